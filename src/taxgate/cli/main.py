@@ -1,0 +1,65 @@
+"""Entry point: builds the typer app from the command modules and turns errors into one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from taxgate.cli import batch, demo, keys, schema, world
+from taxgate.cli.console import err_console
+from taxgate.config import get_settings
+from taxgate.errors import TaxgateError
+
+app = typer.Typer(
+    name="taxgate",
+    help="Disclosure gateway for address-verification requests under 26 U.S.C. 6103(i)(2).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    _state["debug"] = debug or get_settings().debug
+
+
+for module in (demo, world, keys, batch, schema):
+    module.register(app)
+
+
+def run() -> None:
+    """Console-script entry: user errors print as one line, exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except TaxgateError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and genuine bugs
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if _state["debug"]:
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(run again with --debug for the traceback, and report it)",
+            highlight=False,
+        )
+        sys.exit(1)

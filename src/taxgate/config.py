@@ -1,0 +1,35 @@
+"""One settings class for the whole tool, read from `TAXGATE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where taxgate keeps its state and how it talks to its database.
+
+    Rules of the agreement (thresholds, placeholders, limits) are not settings: they live in
+    the versioned policy file, so a decision can always name the rules it applied.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TAXGATE_", extra="ignore")
+
+    home: Path = Field(
+        default=Path.home() / ".taxgate",
+        description="Directory holding the master index, models, keys and the ledger file.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the ledger; a SQLite file under `home` when unset.",
+    )
+    debug: bool = Field(default=False, description="Show full tracebacks instead of one line.")
+
+    def ledger_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'ledger.sqlite3'}"
+
+
+def get_settings() -> Settings:
+    return Settings()

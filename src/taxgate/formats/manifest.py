@@ -1,0 +1,109 @@
+"""Signed manifests: the request batch and the response, each pointing at one table file.
+
+The signature covers the RFC 8785 canonical JSON of every field except `signature`, so any
+change to the manifest, or (through the digest) to a byte of its table file, breaks it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taxgate.errors import FormatError
+
+
+class Signer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str
+    key_id: str = Field("", description="Fingerprint of the signing key; filled when signing.")
+
+
+class SignedManifest(BaseModel):
+    """Shared shape of both manifests; subclasses name their table-file fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_field: ClassVar[str]
+    digest_field: ClassVar[str]
+    count_field: ClassVar[str]
+    table_kind: ClassVar[str]
+
+    signer: Signer
+    signature: str = Field("", description="Base64 Ed25519 over the canonical JSON of the rest.")
+
+    def unsigned_payload(self) -> dict:
+        return self.model_dump(mode="json", exclude={"signature"})
+
+    def table_path(self, manifest_path: Path) -> Path:
+        return manifest_path.parent / getattr(self, self.file_field)
+
+    @classmethod
+    def load(cls, path: Path):
+        try:
+            data = json.loads(Path(path).read_bytes())
+            return cls.model_validate(data)
+        except FileNotFoundError as exc:
+            raise FormatError("file not found", "Check the path.", file=path) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(
+                f"not valid UTF-8 JSON ({exc})", "Fix the JSON syntax.", file=path
+            ) from exc
+        except ValueError as exc:  # pydantic.ValidationError is a ValueError
+            first = exc.errors()[0] if hasattr(exc, "errors") else {}
+            loc = ".".join(str(p) for p in first.get("loc", ()))
+            raise FormatError(
+                first.get("msg", str(exc)),
+                "See docs/formats.md for the manifest fields.",
+                file=path,
+                field=loc or None,
+            ) from exc
+
+    def save(self, path: Path) -> None:
+        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+class RequestManifest(SignedManifest):
+    """`manifest.json` of one request batch from the requesting agency."""
+
+    file_field: ClassVar[str] = "subjects_file"
+    digest_field: ClassVar[str] = "subjects_sha256"
+    count_field: ClassVar[str] = "subject_count"
+    table_kind: ClassVar[str] = "subjects"
+
+    batch_id: str
+    requesting_agency: str
+    submitted_on: date
+    signer: Signer
+    statutory_authority: str = Field(description='e.g. "8 U.S.C. 1253(a)(1)".')
+    attestation: str
+    subjects_file: str = Field(description="Path of the subjects table, relative to manifest.")
+    subjects_sha256: str = ""
+    subject_count: int = 0
+    signature: str = ""
+
+
+class ResponseManifest(SignedManifest):
+    """`response.json`: the disclosing agency's signed answer to one batch."""
+
+    file_field: ClassVar[str] = "responses_file"
+    digest_field: ClassVar[str] = "responses_sha256"
+    count_field: ClassVar[str] = "response_count"
+    table_kind: ClassVar[str] = "responses"
+
+    batch_id: str
+    disclosing_agency: str
+    recipient_agency: str
+    responded_on: date
+    request_sha256: str = Field(description="SHA-256 of the request manifest answered.")
+    signer: Signer
+    responses_file: str
+    responses_sha256: str = ""
+    response_count: int = 0
+    signature: str = ""
