@@ -123,6 +123,4 @@ class Truth(Record):
     )
 
 
-RECORD_TYPES: dict[str, type[Record]] = {
-    m.kind: m for m in (Filing, Subject, ResponseRow, Truth)
-}
+RECORD_TYPES: dict[str, type[Record]] = {m.kind: m for m in (Filing, Subject, ResponseRow, Truth)}

@@ -34,8 +34,10 @@ _FIX_FORMAT = "See docs/formats.md for the expected columns and values."
 def _model(kind: str) -> type[Record]:
     try:
         return RECORD_TYPES[kind]
-    except KeyError:
-        raise FormatError(f"unknown table kind '{kind}'", f"Use one of {sorted(RECORD_TYPES)}.")
+    except KeyError as exc:
+        raise FormatError(
+            f"unknown table kind '{kind}'", f"Use one of {sorted(RECORD_TYPES)}."
+        ) from exc
 
 
 def _arrow_type(annotation: object) -> pa.DataType:
@@ -99,7 +101,9 @@ def read_table(path: Path | str, kind: str) -> pa.Table:
             raw_columns, n = _parquet_columns(path, kind)
         else:
             data = path.read_bytes()
-            rows = _csv_rows(data, path, kind) if suffix == ".csv" else _jsonl_rows(data, path, kind)
+            rows = (
+                _csv_rows(data, path, kind) if suffix == ".csv" else _jsonl_rows(data, path, kind)
+            )
             names = columns(kind)
             raw_columns = {name: [row.get(name) for row in rows] for name in names}
             n = len(rows)
@@ -118,14 +122,19 @@ def _header(names: list[str], path: Path, kind: str) -> list[str]:
             raise FormatError(
                 f"unknown column '{name}' in the header (row 0)",
                 f"The {kind} columns are: {', '.join(expected)}.",
-                file=path, row=0, field=name,
+                file=path,
+                row=0,
+                field=name,
             )
     seen: set[str] = set()
     for name in clean:
         if name in seen:
             raise FormatError(
-                f"column '{name}' appears twice in the header (row 0)", "Remove one.",
-                file=path, row=0, field=name,
+                f"column '{name}' appears twice in the header (row 0)",
+                "Remove one.",
+                file=path,
+                row=0,
+                field=name,
             )
         seen.add(name)
     missing = [n for n in expected if n not in seen]
@@ -133,7 +142,9 @@ def _header(names: list[str], path: Path, kind: str) -> list[str]:
         raise FormatError(
             f"the header (row 0) lacks column(s) {', '.join(missing)}",
             "Add them; leave values empty where unknown.",
-            file=path, row=0, field=missing[0],
+            file=path,
+            row=0,
+            field=missing[0],
         )
     return clean
 
@@ -163,7 +174,9 @@ def _csv_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None]]
                         if _has_bad_bytes(value):
                             raise FormatError(
                                 "the header (row 0) is not valid UTF-8",
-                                "Save the file as UTF-8.", file=path, row=0,
+                                "Save the file as UTF-8.",
+                                file=path,
+                                row=0,
                             )
                 names = _header(record, path, kind)
                 continue
@@ -174,25 +187,33 @@ def _csv_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None]]
                 raise FormatError(
                     f"has {len(record)} fields but the header has {len(names)}",
                     "Quote values that contain commas; one record per line.",
-                    file=path, row=row_no,
+                    file=path,
+                    row=row_no,
                 )
             if not checked:
                 for name, value in zip(names, record, strict=True):
                     if _has_bad_bytes(value):
                         raise FormatError(
-                            "is not valid UTF-8", "Save the file as UTF-8.",
-                            file=path, row=row_no, field=name,
+                            "is not valid UTF-8",
+                            "Save the file as UTF-8.",
+                            file=path,
+                            row=row_no,
+                            field=name,
                         )
             rows.append({n: (v if v != "" else None) for n, v in zip(names, record, strict=True)})
     except csv.Error as exc:
         raise FormatError(
             f"broken CSV at line {reader.line_num} ({exc})",
-            "Check the quoting of that record.", file=path, row=len(rows) + 1,
+            "Check the quoting of that record.",
+            file=path,
+            row=len(rows) + 1,
         ) from exc
     if names is None:
         raise FormatError(
-            "is empty: no header row", f"The {kind} file starts with a header row.",
-            file=path, row=0,
+            "is empty: no header row",
+            f"The {kind} file starts with a header row.",
+            file=path,
+            row=0,
         )
     return rows
 
@@ -212,13 +233,17 @@ def _jsonl_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None
             ) from exc
         except (json.JSONDecodeError, RecursionError) as exc:
             raise FormatError(
-                f"is not a JSON object ({exc})", "Write one JSON object per line.",
-                file=path, row=row_no,
+                f"is not a JSON object ({exc})",
+                "Write one JSON object per line.",
+                file=path,
+                row=row_no,
             ) from exc
         if not isinstance(obj, dict):
             raise FormatError(
                 f"is a JSON {type(obj).__name__}, not an object",
-                "Write one JSON object per line.", file=path, row=row_no,
+                "Write one JSON object per line.",
+                file=path,
+                row=row_no,
             )
         row: dict[str, str | None] = {}
         for key, value in obj.items():
@@ -228,16 +253,22 @@ def _jsonl_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None
                 )
             if isinstance(value, dict | list):
                 raise FormatError(
-                    "holds a nested JSON value", "Use a plain string, number or null.",
-                    file=path, row=row_no, field=key,
+                    "holds a nested JSON value",
+                    "Use a plain string, number or null.",
+                    file=path,
+                    row=row_no,
+                    field=key,
                 )
             if value is None or value == "":
                 row[key] = None
             elif isinstance(value, str):
                 if _has_bad_bytes(value):  # lone surrogates from \\ud800-style escapes
                     raise FormatError(
-                        "holds an invalid Unicode escape", "Fix the text.",
-                        file=path, row=row_no, field=key,
+                        "holds an invalid Unicode escape",
+                        "Fix the text.",
+                        file=path,
+                        row=row_no,
+                        field=key,
                     )
                 row[key] = value
             else:
@@ -256,9 +287,7 @@ def _parquet_columns(path: Path, kind: str) -> tuple[dict[str, pa.Array], int]:
             f"is not a readable Parquet file ({exc})", "Write it again as Parquet.", file=path
         ) from exc
     _header(table.column_names, path, kind)
-    return {name: table.column(name).combine_chunks() for name in table.column_names}, len(
-        table
-    )
+    return {name: table.column(name).combine_chunks() for name in table.column_names}, len(table)
 
 
 # ---------------------------------------------------------------- typing
@@ -284,8 +313,11 @@ def _conform(raw: dict[str, list | pa.Array], n: int, path: Path, kind: str) -> 
             if pc.any(bad).as_py():
                 row = _first_true(bad)
                 raise FormatError(
-                    f"value {array[row - 1].as_py()!r} does not match {pattern}", _FIX_FORMAT,
-                    file=path, row=row, field=field.name,
+                    f"value {array[row - 1].as_py()!r} does not match {pattern}",
+                    _FIX_FORMAT,
+                    file=path,
+                    row=row,
+                    field=field.name,
                 )
         arrays.append(array)
     table = pa.Table.from_arrays(arrays, schema=schema)
@@ -303,7 +335,7 @@ def _typed(values: list | pa.Array, field: pa.Field, path: Path) -> pa.Array:
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
         if values.type == field.type:
-            return values
+            return _empty_as_null(values) if pa.types.is_string(field.type) else values
         if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
             values = [_decode(v, i, field.name, path) for i, v in enumerate(values.to_pylist())]
         elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
@@ -324,6 +356,10 @@ def _typed(values: list | pa.Array, field: pa.Field, path: Path) -> pa.Array:
     for i, v in enumerate(values):
         out.append(None if v is None else _parse_scalar(v, field, path, i + 1))
     return pa.array(out, field.type)
+
+
+def _empty_as_null(array: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
 def _decode(value: bytes | None, i: int, name: str, path: Path) -> str | None:
@@ -396,9 +432,7 @@ def write_table(table: pa.Table, path: Path | str, kind: str) -> Path:
     if suffix == ".parquet":
         pq.write_table(table, path, compression="zstd")
     elif suffix == ".csv":
-        pacsv.write_csv(
-            table, path, write_options=pacsv.WriteOptions(quoting_style="needed")
-        )
+        pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
     else:
         with path.open("w", encoding="utf-8", newline="\n") as fh:
             for batch in table.to_batches(max_chunksize=50_000):

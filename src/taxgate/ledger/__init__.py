@@ -1,0 +1,1 @@
+"""The permanent accounting: durable state of batches and disclosures, the tamper-evident log."""
