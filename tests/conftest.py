@@ -23,9 +23,17 @@ def _postgres_url() -> str | None:
     return None
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """Each ledger test runs on a fresh SQLite file and on the CI PostgreSQL server."""
-    if request.param == "sqlite":
+def url_for(backend: str, tmp_path) -> str:
+    """A database URL for `backend`: a fresh SQLite file, or the CI PostgreSQL server."""
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     return _postgres_url()
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Each ledger test runs on a fresh SQLite file and on the CI PostgreSQL server."""
+    return url_for(request.param, tmp_path)

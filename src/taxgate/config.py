@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     )
     debug: bool = Field(default=False, description="Show full tracebacks instead of one line.")
 
-    def ledger_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.home / 'ledger.sqlite3'}"
+    def ledger_url(self, home: Path | None = None) -> str:
+        return self.database_url or f"sqlite:///{(home or self.home) / 'ledger.sqlite3'}"
 
 
 def get_settings() -> Settings:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from taxgate.cli import batch, demo, keys, schema, world
+from taxgate.cli import batch, demo, gate, keys, schema, world
 from taxgate.cli.console import err_console
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
@@ -30,14 +30,16 @@ def _main(
     _state["debug"] = debug or get_settings().debug
 
 
-for module in (demo, world, keys, batch, schema):
+for module in (demo, world, keys, batch, gate, schema):
     module.register(app)
 
 
 def run() -> None:
     """Console-script entry: user errors print as one line, exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns Exit codes in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except TaxgateError as exc:
         if _state["debug"]:
             raise
