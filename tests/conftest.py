@@ -7,6 +7,8 @@ import warnings
 
 import pytest
 
+from tests.support import keyring, make_batch, policy, signer_key  # noqa: F401 (fixtures)
+
 PG_ENV = "TAXGATE_TEST_DATABASE_URL"
 REQUIRE_PG_ENV = "TAXGATE_REQUIRE_POSTGRES"
 

@@ -43,7 +43,7 @@ def run() -> None:
     except TaxgateError as exc:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
@@ -63,5 +63,6 @@ def run() -> None:
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
             "(run again with --debug for the traceback, and report it)",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(1)

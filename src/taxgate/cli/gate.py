@@ -1,0 +1,131 @@
+"""`taxgate gate`: check a batch against the statute and the agreement before any matching."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import typer
+from rich.table import Table
+
+from taxgate.cli.console import console, progress_bar
+from taxgate.config import get_settings
+from taxgate.formats.codes import split_codes
+from taxgate.formats.keys import load_keyring
+from taxgate.gate.history import GateHistory, MemoryHistory
+from taxgate.gate.run import run_gate
+from taxgate.gate.verdicts import GateResult
+from taxgate.ledger.engine import make_engine
+from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.secret import load_or_create_secret
+from taxgate.policy import load_policy
+
+
+class VerdictFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def gate(
+    manifest: Path = typer.Argument(..., help="The batch's manifest.json."),
+    keyring: Path | None = typer.Option(
+        None, "--keyring", help="Directory of trusted *.pub.json keys (default: HOME/keyring)."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Policy TOML (default: the shipped agreement)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Directory for the verdict files."),
+    fmt: VerdictFormat = typer.Option(VerdictFormat.csv, "--format", help="Verdict file format."),
+    home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Do not remember the batch (no re-submission or re-request record).",
+    ),
+) -> None:
+    """Check every request of a batch before matching; write per-subject verdicts.
+
+    Example: taxgate gate world/batch/manifest.json --keyring world/keys --out verdicts/
+    """
+    settings = get_settings()
+    home = home or settings.home
+    rules = load_policy(policy)
+    keyring_dir = keyring or home / "keyring"
+    history: GateHistory = (
+        MemoryHistory() if dry_run else SqlGateHistory(make_engine(settings.ledger_url(home)))
+    )
+    with progress_bar() as bar:
+        task = bar.add_task("gate", total=None)
+        result = run_gate(
+            manifest,
+            load_keyring(keyring_dir),
+            rules,
+            history,
+            load_or_create_secret(home),
+            keyring_source=str(keyring_dir),
+            remember=not dry_run,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if out is not None:
+        write_verdicts(result, out, fmt)
+    print_summary(result)
+    if not result.batch.accepted:
+        raise typer.Exit(1)
+
+
+def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    batch = result.batch
+    summary = {
+        "batch_id": batch.batch_id,
+        "manifest_sha256": batch.manifest_sha256,
+        "accepted": batch.accepted,
+        "resubmission": batch.resubmission,
+        "reason": batch.reason,
+        "message": batch.message,
+        "problems": [{"reason": r, "message": m} for r, m in batch.problems],
+        "policy_version": batch.policy_version,
+        "policy_sha256": batch.policy_sha256,
+    }
+    (out / "batch-verdict.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if result.verdicts is not None:
+        if fmt is VerdictFormat.parquet:
+            pq.write_table(result.verdicts, out / "verdicts.parquet", compression="zstd")
+        else:
+            pacsv.write_csv(result.verdicts, out / "verdicts.csv")
+
+
+def print_summary(result: GateResult) -> None:
+    batch = result.batch
+    if result.verdicts is None:
+        label = "RE-SUBMISSION" if batch.resubmission else f"REFUSED ({batch.reason})"
+        console.print(f"[bold]batch {batch.batch_id or '?'}: {label}[/]")
+        console.print(batch.message, highlight=False)
+        for reason, message in batch.problems[1:]:
+            console.print(f"  also {reason}: {message}", highlight=False)
+        return
+    codes = Counter(
+        code
+        for text in result.verdicts.column("reason_codes").to_pylist()
+        for code in split_codes(text)
+    )
+    proceed = sum(result.verdicts.column("proceed").to_pylist())
+    total = result.verdicts.num_rows
+    table = Table(title=f"gate: batch {batch.batch_id} (policy {batch.policy_version})")
+    table.add_column("reason code")
+    table.add_column("subjects", justify="right")
+    for code, count in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(code, f"{count:,}")
+    table.add_section()
+    table.add_row("[bold]rejected[/]", f"{total - proceed:,}")
+    table.add_row("[bold]proceed to matching[/]", f"{proceed:,}")
+    table.add_row("[bold]total[/]", f"{total:,}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gate")(gate)

@@ -1,0 +1,1 @@
+"""The statutory gate: which requests may proceed to matching, decided without any taxpayer data."""

@@ -1,0 +1,76 @@
+"""Batch-level checks: a batch failing one is refused whole, with the first reason that applies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taxgate.formats.keys import PublicKeyRecord
+from taxgate.formats.manifest import RequestManifest
+from taxgate.formats.signing import verify_manifest
+from taxgate.gate.reasons import BatchReason
+from taxgate.normalize.text import fold
+from taxgate.policy.model import Policy
+
+_ORDER = list(BatchReason)
+
+
+def batch_problems(
+    manifest: RequestManifest,
+    manifest_path: Path,
+    keyring: dict[str, PublicKeyRecord],
+    policy: Policy,
+    keyring_source: str,
+) -> list[tuple[BatchReason, str]]:
+    """Every batch-level problem, most fundamental first; empty when the batch may proceed."""
+    found: list[tuple[BatchReason, str]] = [
+        (BatchReason(p.code), p.message)
+        for p in verify_manifest(manifest, manifest_path, keyring, keyring_source=keyring_source)
+    ]
+    record = keyring.get(manifest.signer.key_id)
+    if record is not None and not _authorised(record, policy):
+        found.append(
+            (
+                BatchReason.SIGNER_NOT_AUTHORISED,
+                f"{record.signer} ({record.title}, {record.agency}, key {record.key_id}) is not "
+                f"an authorised signer under policy {policy.version}; the agreement names "
+                + "; ".join(f"{s.title} of {s.agency}" for s in policy.signers)
+                + ".",
+            )
+        )
+    statute = " ".join(manifest.statutory_authority.split())
+    if statute not in policy.batch.accepted_statutes:
+        found.append(
+            (
+                BatchReason.STATUTE_NOT_ACCEPTED,
+                f"Statutory authority {manifest.statutory_authority!r} is not accepted; the "
+                f"agreement accepts {', '.join(policy.batch.accepted_statutes)}.",
+            )
+        )
+    attestation = fold(manifest.attestation)
+    missing = [p for p in policy.batch.attestation_phrases if fold(p) not in attestation]
+    if missing:
+        found.append(
+            (
+                BatchReason.ATTESTATION_INCOMPLETE,
+                "The attestation lacks the wording: " + "; ".join(repr(p) for p in missing) + ".",
+            )
+        )
+    if manifest.subject_count > policy.batch.max_subjects:
+        found.append(
+            (
+                BatchReason.BATCH_TOO_LARGE,
+                f"The batch has {manifest.subject_count} subjects; the agreement allows at most "
+                f"{policy.batch.max_subjects} per batch. Split it, each part with its own "
+                "investigations.",
+            )
+        )
+    return sorted(found, key=lambda item: _ORDER.index(item[0]))
+
+
+def _authorised(record: PublicKeyRecord, policy: Policy) -> bool:
+    return any(
+        rule.agency == record.agency
+        and rule.title == record.title
+        and (not rule.key_ids or record.key_id in rule.key_ids)
+        for rule in policy.signers
+    )

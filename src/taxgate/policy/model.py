@@ -1,0 +1,111 @@
+"""Load and validate the policy file; its version and SHA-256 identify the rules applied."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from taxgate.errors import TaxgateError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BatchRules(_Section):
+    accepted_statutes: list[str] = Field(min_length=1)
+    attestation_phrases: list[str]
+    max_subjects: int = Field(gt=0)
+
+
+class SignerRule(_Section):
+    agency: str
+    title: str
+    key_ids: list[str] = []
+
+
+class SubjectRules(_Section):
+    required: list[str]
+    min_days_since_order: int = Field(ge=0)
+    min_relevance_chars: int = Field(ge=0)
+    earliest_taxable_period: int
+    earliest_birth_year: int
+    max_field_chars: int = Field(gt=0)
+    rerequest_window_days: int = Field(ge=0)
+
+
+class AddressRules(_Section):
+    placeholders: list[str]
+    allow_po_box: bool
+
+
+class TinRules(_Section):
+    ssn_invalid_areas: list[str]
+    itin_group_ranges: list[tuple[int, int]]
+
+
+class DisclosureRules(_Section):
+    fields: list[str]
+
+
+class Policy(_Section):
+    """The whole policy file; `sha256` is of the file's bytes, `version` is its declared name."""
+
+    version: str
+    effective_from: date
+    changes: str
+    batch: BatchRules
+    signers: list[SignerRule] = Field(min_length=1)
+    subject: SubjectRules
+    address: AddressRules
+    tin: TinRules
+    disclosure: DisclosureRules
+
+    _sha256: str = PrivateAttr("")
+    _path: str = PrivateAttr("")
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def identity(self) -> dict[str, str]:
+        """What every verdict and decision records about the rules it applied."""
+        return {"policy_version": self.version, "policy_sha256": self._sha256}
+
+
+def default_policy_path() -> Path:
+    return Path(str(resources.files("taxgate.policy") / "agreement.toml"))
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Read a policy file (the shipped agreement when `path` is None) and fingerprint it."""
+    path = Path(path) if path else default_policy_path()
+    try:
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
+    except FileNotFoundError as exc:
+        raise TaxgateError("policy file not found", "Check the --policy path.", file=path) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise TaxgateError(f"not valid TOML ({exc})", "Fix the syntax.", file=path) from exc
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise TaxgateError(
+            first["msg"],
+            "See src/taxgate/policy/agreement.toml for every field.",
+            file=path,
+            field=".".join(str(p) for p in first["loc"]),
+        ) from exc
+    policy._sha256 = hashlib.sha256(raw).hexdigest()
+    policy._path = str(path)
+    return policy

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from taxgate.formats.keys import write_key_pair
+from tests.support import valid_row
+
+
+def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {"TAXGATE_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "taxgate", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_key) -> None:
+    rows = [
+        valid_row(subject_id="S-1"),
+        valid_row(subject_id="S-2", street="Failed to Provide"),
+        valid_row(subject_id="S-3", zip="7870", street=None, city=None),
+    ]
+    manifest = make_batch(rows)
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    result = _run(
+        "gate",
+        str(manifest),
+        "--keyring",
+        str(keyring),
+        "--out",
+        str(tmp_path / "v"),
+        home=tmp_path / "home",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ADDRESS_PLACEHOLDER" in result.stdout and "proceed to matching" in result.stdout
+    with (tmp_path / "v" / "verdicts.csv").open() as fh:
+        verdicts = {r["subject_id"]: r for r in csv.DictReader(fh)}
+    assert verdicts["S-1"]["proceed"] == "true"
+    assert verdicts["S-2"]["reason_codes"] == "ADDRESS_PLACEHOLDER"
+    assert set(verdicts["S-3"]["reason_codes"].split(";")) == {
+        "ADDRESS_ZIP_ONLY",
+        "FIELD_MALFORMED",
+    }
+    batch = json.loads((tmp_path / "v" / "batch-verdict.json").read_text())
+    assert batch["accepted"] is True and len(batch["policy_sha256"]) == 64
+
+    again = _run("gate", str(manifest), "--keyring", str(keyring), home=tmp_path / "home")
+    assert again.returncode == 1 and "RE-SUBMISSION" in again.stdout
+
+
+def test_gate_refuses_unknown_signer_in_one_clear_line(tmp_path, make_batch) -> None:
+    manifest = make_batch([valid_row()])
+    (tmp_path / "empty").mkdir()
+    result = _run(
+        "gate",
+        str(manifest),
+        "--keyring",
+        str(tmp_path / "empty"),
+        "--dry-run",
+        home=tmp_path / "home",
+    )
+    assert result.returncode == 1
+    assert "REFUSED (KEY_UNKNOWN)" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_policy_file_is_one_line_error(tmp_path, make_batch) -> None:
+    result = _run(
+        "gate",
+        str(make_batch([valid_row()])),
+        "--policy",
+        str(tmp_path / "nope.toml"),
+        home=tmp_path / "home",
+    )
+    assert result.returncode == 2
+    assert "nope.toml: policy file not found" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import pytest
+import usaddress
+from hypothesis import given
+from hypothesis import strategies as st
+
+from taxgate.formats.codes import ReasonCode
+from taxgate.gate.address import _PLAIN_STREET, address_problems, is_placeholder, street_kind
+from taxgate.normalize.text import fold
+
+R = ReasonCode
+
+
+@pytest.fixture
+def check(policy):
+    placeholders = frozenset(fold(p) for p in policy.address.placeholders)
+
+    def run(street=None, city="Austin", state="TX", zip_code="78701"):
+        return address_problems(street, city, state, zip_code, policy.address, placeholders)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "street",
+    [
+        "UNKNOWN ADDRESS",
+        "Failed to Provide",
+        "failed  to   provide",
+        "N/A",
+        "n/a",
+        "none",
+        "General Delivery",
+        "HOMELESS",
+        "Unknown",
+        "UNKNOWN ADDRESS 78701",
+        "0 Unknown",
+        "Unk.",
+        "NO FIXED ADDRESS",
+    ],
+)
+def test_placeholders_are_not_addresses(check, street: str) -> None:
+    assert check(street) == [R.ADDRESS_PLACEHOLDER]
+
+
+def test_placeholder_city_is_caught_too(check) -> None:
+    assert check("12 Elm St", city="UNKNOWN") == [R.ADDRESS_PLACEHOLDER]
+
+
+def test_zip_alone_and_city_alone_are_not_addresses(check) -> None:
+    assert check(None, city=None, state=None) == [R.ADDRESS_ZIP_ONLY]
+    assert check("", city=" ", state="TX") == [R.ADDRESS_ZIP_ONLY]
+    assert check(None, zip_code=None) == [R.ADDRESS_CITY_ONLY]
+    assert check(None, city=None, zip_code=None) == [R.ADDRESS_MISSING]
+    assert check(None) == [R.ADDRESS_MISSING]  # city and ZIP but no street
+
+
+@pytest.mark.parametrize("street", ["asdf qwer", "12", "Main Street", "#$%", "00 Main St"])
+def test_unparseable_streets(check, street: str) -> None:
+    assert check(street) == [R.ADDRESS_UNPARSEABLE]
+
+
+@pytest.mark.parametrize("street", ["PO Box 123", "P.O. Box 9", "Post Office Box 77", "Box 12"])
+def test_po_boxes_are_refused_by_default(check, street: str) -> None:
+    assert check(street) == [R.ADDRESS_PO_BOX]
+
+
+def test_po_boxes_pass_when_the_policy_allows(policy) -> None:
+    rules = policy.address.model_copy(update={"allow_po_box": True})
+    assert address_problems("PO Box 5", "Austin", "TX", "78701", rules, frozenset()) == []
+
+
+@pytest.mark.parametrize(
+    "street",
+    [
+        "123 N Main St",
+        "4500 Sunset Boulevard",
+        "12 Calle de la Rosa",
+        "1600 Pennsylvania Ave NW",
+        "77 west 23rd street",
+        "9B Old Mill Rd",
+    ],
+)
+def test_street_addresses_pass(check, street: str) -> None:
+    assert check(street) == []
+
+
+def test_street_needs_city_and_state_or_zip(check) -> None:
+    assert check("12 Elm St", city="Austin", state="TX", zip_code=None) == []
+    assert check("12 Elm St", city=None, state=None, zip_code="78701") == []
+    assert check("12 Elm St", city="Austin", state=None, zip_code=None) == [R.ADDRESS_NO_LOCALITY]
+
+
+def test_placeholder_match_ignores_case_accents_and_punctuation() -> None:
+    placeholders = frozenset({"UNKNOWN ADDRESS"})
+    assert is_placeholder(" unknówn-address. ", placeholders)
+    assert not is_placeholder("12 Unknown Address Rd", placeholders)
+
+
+_words = st.sampled_from(["MAIN", "OAK", "ELM", "MARTIN LUTHER KING", "LA ROSA", "23RD", "PARK"])
+_suffix = st.sampled_from(["ST", "STREET", "AVE", "AVENUE", "RD", "BLVD", "DR", "LN", "WAY", "CT"])
+_dir = st.sampled_from(["", "N ", "S ", "NE ", "WEST "])
+
+
+@given(number=st.integers(1, 99999), pre=_dir, name=_words, suffix=_suffix)
+def test_fast_path_never_accepts_what_usaddress_refuses(number, pre, name, suffix) -> None:
+    street = f"{number} {pre}{name} {suffix}"
+    if _PLAIN_STREET.match(fold(street)):
+        tags, kind = usaddress.tag(street)
+        assert kind == "Street Address" and "AddressNumber" in tags and "StreetName" in tags
+
+
+@given(st.text(max_size=60))
+def test_street_kind_never_raises(text: str) -> None:
+    assert street_kind(text) in {"street", "po_box", "unparseable"}
