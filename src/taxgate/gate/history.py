@@ -1,7 +1,7 @@
 """What the gate must remember between batches: batch ids received and who was asked about.
 
-The gate only sees keyed hashes of a person (HMAC-SHA-256 with the disclosing agency's secret),
-so its memory holds no personal data and reveals nothing if read.
+The gate keeps only keyed hashes of a person (HMAC-SHA-256 with the disclosing agency's
+secret), so its memory holds no personal data and reveals nothing if read.
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from taxgate.gate.tin import tin_digits
-from taxgate.normalize.text import fold
+from taxgate.normalize.text import fold_array
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class GateHistory(Protocol):
 
 @dataclass
 class MemoryHistory:
-    """History kept in memory: for tests and one-off dry runs."""
+    """History kept in memory: for tests and dry runs."""
 
     batches: dict[str, ReceivedBatch] = field(default_factory=dict)
     people: dict[str, date] = field(default_factory=dict)
@@ -50,18 +54,23 @@ class MemoryHistory:
             self.people[key] = max(self.people.get(key, submitted_on), submitted_on)
 
 
-def person_keys(row: dict[str, str | None], secret: bytes) -> list[bytes]:
-    """Keyed hashes naming one person: folded name with the date of birth, and with the TIN.
+def person_keys(subjects: pa.Table, secret: bytes) -> list[list[str]]:
+    """Per row, keyed hashes naming the person: folded name with date of birth, and with TIN.
 
-    Two keys, so that a re-request is caught whichever identifier the requester sends again;
-    none without a name, since a bare TIN may be someone else's (a documented trap).
+    Two keys, so that a re-request is caught whichever identifier is sent again; none without
+    a name, since a bare TIN may be someone else's (a documented trap).
     """
-    name = f"{fold(row.get('given_name'))}|{fold(row.get('family_name'))}"
-    if name == "|":
-        return []
-    keys = []
-    if row.get("date_of_birth"):
-        keys.append(f"dob|{name}|{row['date_of_birth'].strip()}")
-    if row.get("tin"):
-        keys.append(f"tin|{name}|{tin_digits(row['tin'])}")
-    return [hmac.digest(secret, k.encode(), hashlib.sha256) for k in keys]
+    name = pc.binary_join_element_wise(
+        fold_array(subjects.column("given_name")), fold_array(subjects.column("family_name")), "|"
+    )
+    named = pc.not_equal(name, "|")
+    dob = pc.utf8_trim_whitespace(subjects.column("date_of_birth").combine_chunks())
+    tin = tin_digits(subjects.column("tin").combine_chunks())
+    keys: list[list[str]] = [[] for _ in range(len(name))]
+    for label, value in (("dob", dob), ("tin", tin)):
+        text = pc.binary_join_element_wise(label, name, value, "|")
+        keep = pc.fill_null(pc.and_(named, pc.not_equal(value, "")), False)
+        rows = np.flatnonzero(np.asarray(keep))
+        for i, key in zip(rows.tolist(), text.take(pa.array(rows)).to_pylist(), strict=True):
+            keys[i].append(hmac.digest(secret, key.encode(), hashlib.sha256).hex())
+    return keys

@@ -5,14 +5,12 @@ This is the one entry point the CLI, the pipeline and the service share.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from taxgate.errors import FormatError
@@ -20,72 +18,19 @@ from taxgate.formats.codes import ReasonCode, join_codes
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import file_sha256
-from taxgate.formats.tables import columns, read_table
+from taxgate.formats.tables import read_table
 from taxgate.gate.batch_rules import batch_problems
 from taxgate.gate.history import GateHistory, ReceivedBatch, person_keys
 from taxgate.gate.reasons import SUBJECT_SENTENCES, BatchReason
-from taxgate.gate.subject_rules import Finding, SubjectRules
+from taxgate.gate.subject_rules import SubjectRules
 from taxgate.gate.verdicts import VERDICT_SCHEMA, BatchVerdict, GateResult
 from taxgate.policy.model import Policy
 
 Progress = Callable[[int, int], None]
 
 
-# Below this many subjects a second process costs more than it saves.
-PARALLEL_MIN_ROWS = 50_000
-
-
-# What the worker processes read: set before they fork, so rows are never pickled to them.
-_SHARED: dict[str, object] = {}
-
-
-def _examine(start: int, end: int) -> tuple[list[list[Finding]], list[list[bytes]]]:
-    """The row-by-row rules for rows [start, end) of the shared batch."""
-    names: list[str] = _SHARED["names"]  # type: ignore[assignment]
-    data: list[list[str | None]] = _SHARED["data"]  # type: ignore[assignment]
-    rules: SubjectRules = _SHARED["rules"]  # type: ignore[assignment]
-    secret: bytes = _SHARED["secret"]  # type: ignore[assignment]
-    findings, keys = [], []
-    for values in zip(*(col[start:end] for col in data), strict=True):
-        row = dict(zip(names, values, strict=True))
-        findings.append(rules.check(row))
-        keys.append(person_keys(row, secret) if secret else [])
-    return findings, keys
-
-
-def _examine_all(
-    names: list[str],
-    data: list[list[str | None]],
-    policy: Policy,
-    submitted_on: date,
-    secret: bytes,
-    progress: Progress | None,
-) -> tuple[list[list[Finding]], list[set[str]]]:
-    n = len(data[0])
-    workers = min(os.cpu_count() or 1, max(1, n // PARALLEL_MIN_ROWS))
-    parts = workers * 4 if workers > 1 else max(1, n // PARALLEL_MIN_ROWS)
-    bounds = [n * i // parts for i in range(parts + 1)]
-    _SHARED.update(names=names, data=data, rules=SubjectRules(policy, submitted_on), secret=secret)
-    findings: list[list[Finding]] = []
-    keys: list[set[str]] = []
-    pool = (
-        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        if workers > 1
-        else None
-    )
-    try:
-        starts, ends = bounds[:-1], bounds[1:]
-        results = pool.map(_examine, starts, ends) if pool else map(_examine, starts, ends)
-        for part_findings, part_keys in results:
-            findings += part_findings
-            keys += [{k.hex() for k in row_keys} for row_keys in part_keys]
-            if progress:
-                progress(len(findings), n)
-    finally:
-        _SHARED.clear()
-        if pool is not None:
-            pool.shutdown()
-    return findings, keys
+# Rows examined per step: bounds memory and paces the progress bar.
+CHUNK_ROWS = 100_000
 
 
 def check_subjects(
@@ -96,44 +41,60 @@ def check_subjects(
     history: GateHistory | None = None,
     secret: bytes = b"",
     progress: Progress | None = None,
-) -> tuple[pa.Table, list[set[str]]]:
+) -> tuple[pa.Table, list[list[str]]]:
     """A verdict row per subject row, and each row's person keys (for remembering later)."""
-    names = columns("subjects")
-    data = [subjects.column(n).to_pylist() for n in names]
     n = subjects.num_rows
-    findings, keys = _examine_all(names, data, policy, submitted_on, secret, progress)
-    id_counts = Counter(v.strip() for v in data[0] if v and v.strip())
-    for sid, found in zip(data[0], findings, strict=True):
-        if sid and id_counts[sid.strip()] > 1:
-            found.append(Finding(ReasonCode.DUPLICATE_SUBJECT, "subject_id"))
+    rules = SubjectRules(policy, submitted_on)
+    per_row: dict[int, list[tuple[ReasonCode, str]]] = {}
+    keys: list[list[str]] = []
+    for start in range(0, max(n, 1), CHUNK_ROWS):
+        chunk = subjects.slice(start, CHUNK_ROWS)
+        for finding in rules.findings(chunk):
+            for i in np.flatnonzero(finding.rows):
+                per_row.setdefault(start + int(i), []).append((finding.code, finding.field))
+        keys += person_keys(chunk, secret) if secret else [[] for _ in range(chunk.num_rows)]
+        if progress:
+            progress(min(start + CHUNK_ROWS, n), n)
+    ids = [v.strip() if v else v for v in subjects.column("subject_id").to_pylist()]
+    counts = Counter(v for v in ids if v)
+    for i, sid in enumerate(ids):
+        if sid and counts[sid] > 1:
+            per_row.setdefault(i, []).append((ReasonCode.DUPLICATE_SUBJECT, "subject_id"))
     if history is not None and secret:
         since = submitted_on - timedelta(days=policy.subject.rerequest_window_days)
-        seen = history.asked_since(set().union(*keys), since) if keys else set()
-        for found, row_keys in zip(findings, keys, strict=True):
-            if row_keys & seen:
-                found.append(Finding(ReasonCode.REREQUEST, "subject_id"))
+        seen = history.asked_since({k for row in keys for k in row}, since)
+        for i, row_keys in enumerate(keys):
+            if seen.intersection(row_keys):
+                per_row.setdefault(i, []).append((ReasonCode.REREQUEST, "subject_id"))
+    proceed = np.ones(n, dtype=bool)
+    reason_codes: list[str | None] = [None] * n
+    fields: list[str | None] = [None] * n
+    detail: list[str | None] = [None] * n
+    for i, found in per_row.items():
+        proceed[i] = False
+        reason_codes[i] = join_codes(sorted({code for code, _ in found}))
+        fields[i] = ";".join(dict.fromkeys(field for _, field in found))
+        detail[i] = _detail(found)
     verdicts = pa.Table.from_pydict(
         {
-            "row": list(range(1, n + 1)),
-            "subject_id": data[0],
-            "proceed": [not f for f in findings],
-            "reason_codes": [join_codes(sorted({x.code for x in f})) or None for f in findings],
-            "fields": [";".join(dict.fromkeys(x.field for x in f)) or None for f in findings],
-            "detail": [_detail(f) for f in findings],
-            "policy_version": [policy.version] * n,
-            "policy_sha256": [policy.sha256] * n,
+            "row": np.arange(1, n + 1),
+            "subject_id": subjects.column("subject_id"),
+            "proceed": proceed,
+            "reason_codes": reason_codes,
+            "fields": fields,
+            "detail": detail,
+            "policy_version": pa.repeat(policy.version, n),
+            "policy_sha256": pa.repeat(policy.sha256, n),
         },
         schema=VERDICT_SCHEMA,
     )
     return verdicts, keys
 
 
-def _detail(found: list[Finding]) -> str | None:
-    if not found:
-        return None
+def _detail(found: list[tuple[ReasonCode, str]]) -> str:
     by_code: dict[ReasonCode, list[str]] = {}
-    for f in found:
-        by_code.setdefault(f.code, []).append(f.field)
+    for code, field in found:
+        by_code.setdefault(code, []).append(field)
     return " ".join(
         f"[{code}: {', '.join(dict.fromkeys(fields))}] {SUBJECT_SENTENCES[code]}"
         for code, fields in sorted(by_code.items())
@@ -220,7 +181,7 @@ def run_gate(
         proceeding = verdicts.column("proceed").to_pylist()
         history.remember(
             ReceivedBatch(manifest.batch_id, digest, date.today()),
-            set().union(*(k for k, ok in zip(keys, proceeding, strict=True) if ok)),
+            {k for row, ok in zip(keys, proceeding, strict=True) if ok for k in row},
             manifest.submitted_on,
         )
     batch = BatchVerdict(manifest.batch_id, digest, True, **ident)
