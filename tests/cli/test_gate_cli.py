@@ -79,3 +79,12 @@ def test_missing_policy_file_is_one_line_error(tmp_path, make_batch) -> None:
     assert result.returncode == 2
     assert "nope.toml: policy file not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, make_batch) -> None:
+    manifest = str(make_batch([valid_row()]))
+    result = _run(
+        "--debug", "gate", manifest, "--policy", str(tmp_path / "nope.toml"), home=tmp_path / "h"
+    )
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "TaxgateError" in result.stderr

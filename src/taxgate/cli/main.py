@@ -35,28 +35,18 @@ for module in (demo, world, keys, batch, gate, schema):
 
 
 def run() -> None:
-    """Console-script entry: user errors print as one line, exit code 2."""
+    """Console-script entry: user errors print as one line (exit 2), bugs as one line (exit 1).
+
+    typer itself handles --help, usage errors and exit codes (it ends with SystemExit).
+    """
     try:
-        code = app(standalone_mode=False)  # typer returns Exit codes in this mode
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        app()
     except TaxgateError as exc:
         if _state["debug"]:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and genuine bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
         if _state["debug"]:
             raise
         err_console.print(

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from taxgate.cli.main import app
+
+
+def test_demo_builds_verifies_gates_and_scores(tmp_path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--people", "3000", "--subjects", "400", "--seed", "3", "--home", str(tmp_path)],
+        env={"COLUMNS": "120"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "signature valid" in result.output
+    assert "proceed to matching" in result.output
+    # The gate agrees with the ground truth on every subject of the demo world.
+    all_row = re.search(r"│ all\s+│\s+│\s+([\d,]+) │\s+([\d,]+) │\s+(\d+) │\s+(\d+) │\s+(\d+) │",
+                        result.output)  # fmt: skip
+    assert all_row, result.output
+    subjects, right, *errors = all_row.groups()
+    assert subjects == right == "400" and errors == ["0", "0", "0"]
+    assert (tmp_path / "world" / "truth.csv").exists()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from taxgate.formats.records import Truth
+from taxgate.formats.tables import records_to_table
+from taxgate.world.evaluate import score_gate
+
+
+def _truth(rows: list[tuple[str, str, str, str | None]]) -> pa.Table:
+    return records_to_table(
+        [Truth(subject_id=s, case=c, expected_outcome=o, expected_reason_codes=r)
+         for s, c, o, r in rows],
+        "truth",
+    )  # fmt: skip
+
+
+def _verdicts(rows: list[tuple[str, bool, str | None]]) -> pa.Table:
+    return pa.table(
+        {
+            "subject_id": [r[0] for r in rows],
+            "proceed": [r[1] for r in rows],
+            "reason_codes": [r[2] for r in rows],
+        }
+    )
+
+
+def test_each_kind_of_error_is_counted_once() -> None:
+    truth = _truth([
+        ("S-1", "exact", "CONFIRMED", None),
+        ("S-2", "exact", "CONFIRMED", None),
+        ("S-3", "zip_only", "REJECTED", "ADDRESS_ZIP_ONLY"),
+        ("S-4", "zip_only", "REJECTED", "ADDRESS_ZIP_ONLY"),
+        ("S-5", "zip_only", "REJECTED", "ADDRESS_ZIP_ONLY"),
+        ("S-6", "absent", "NOT_CONFIRMED", None),
+    ])  # fmt: skip
+    verdicts = _verdicts([
+        ("S-1", True, None),
+        ("S-2", False, "TIN_INVALID"),  # wrongly rejected
+        ("S-3", False, "ADDRESS_ZIP_ONLY"),  # right
+        ("S-4", True, None),  # missed
+        ("S-5", False, "ADDRESS_ZIP_ONLY;FIELD_MALFORMED"),  # other codes
+        ("S-6", True, None),
+    ])  # fmt: skip
+    score = score_gate(truth, verdicts)
+    by_case = {c.case: c for c in score.cases}
+    assert (by_case["exact"].exact, by_case["exact"].wrongly_rejected) == (1, 1)
+    zip_only = by_case["zip_only"]
+    assert (zip_only.exact, zip_only.missed, zip_only.wrong_codes) == (1, 1, 1)
+    assert zip_only.expected_codes == "ADDRESS_ZIP_ONLY"
+    assert score.subjects == 6 and score.total("exact") == 3
+
+
+def test_misaligned_rows_are_refused() -> None:
+    truth = _truth([("S-1", "exact", "CONFIRMED", None)])
+    with pytest.raises(ValueError, match="row order"):
+        score_gate(truth, _verdicts([("S-2", True, None)]))
