@@ -257,3 +257,27 @@ def test_any_subject_text_round_trips(tmp_path: Path, rows: list[dict], ext: str
     back = read_table(path, "subjects").to_pylist()
     expected = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
     assert back == expected
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=_bytes)
+def test_fast_and_exact_csv_readers_agree(tmp_path: Path, data: bytes) -> None:
+    """Arrow's reader serves well-formed files; whatever it accepts, the exact reader must too."""
+    from taxgate.formats import tables
+
+    path = tmp_path / "agree.csv"
+    path.write_bytes(data)
+    fast = tables._csv_fast(path, "subjects") if _header_ok(data) else None
+    if fast is None:
+        return
+    exact = tables._csv_rows(data, path, "subjects")
+    columns_fast, n = fast
+    assert n == len(exact)
+    for name, values in columns_fast.items():
+        assert values.to_pylist() == [row.get(name) for row in exact], name
+
+
+def _header_ok(data: bytes) -> bool:
+    return data.startswith(_header)

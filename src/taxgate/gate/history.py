@@ -67,10 +67,12 @@ def person_keys(subjects: pa.Table, secret: bytes) -> list[list[str]]:
     dob = pc.utf8_trim_whitespace(subjects.column("date_of_birth").combine_chunks())
     tin = tin_digits(subjects.column("tin").combine_chunks())
     keys: list[list[str]] = [[] for _ in range(len(name))]
+    digest, sha256 = hmac.digest, hashlib.sha256
     for label, value in (("dob", dob), ("tin", tin)):
         text = pc.binary_join_element_wise(label, name, value, "|")
         keep = pc.fill_null(pc.and_(named, pc.not_equal(value, "")), False)
         rows = np.flatnonzero(np.asarray(keep))
-        for i, key in zip(rows.tolist(), text.take(pa.array(rows)).to_pylist(), strict=True):
-            keys[i].append(hmac.digest(secret, key.encode(), hashlib.sha256).hex())
+        encoded = pc.cast(text.take(pa.array(rows)), pa.binary()).to_pylist()
+        for i, key in zip(rows.tolist(), encoded, strict=True):
+            keys[i].append(digest(secret, key, sha256).hex())
     return keys
