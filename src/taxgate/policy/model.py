@@ -7,8 +7,9 @@ import tomllib
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from taxgate.errors import TaxgateError
 
@@ -53,6 +54,19 @@ class DisclosureRules(_Section):
     fields: list[str]
 
 
+class DecisionRules(_Section):
+    confirm_threshold: float = Field(gt=0, le=1)
+    review_threshold: float = Field(gt=0, le=1)
+    ambiguity_margin: float = Field(ge=0)
+    address_level: Literal["exact", "fuzzy"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DecisionRules:
+        if self.review_threshold > self.confirm_threshold:
+            raise ValueError("review_threshold must not exceed confirm_threshold")
+        return self
+
+
 class Policy(_Section):
     """The whole policy file; `sha256` is of the file's bytes, `version` is its declared name."""
 
@@ -65,6 +79,7 @@ class Policy(_Section):
     address: AddressRules
     tin: TinRules
     disclosure: DisclosureRules
+    decision: DecisionRules
 
     _sha256: str = PrivateAttr("")
     _path: str = PrivateAttr("")
