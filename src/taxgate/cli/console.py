@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +17,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console()
+# Output to a file or pipe (logs, CI) is not limited to a terminal's 80 columns.
+PIPED_WIDTH = 120
+
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 
