@@ -9,23 +9,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from taxgate.cli.console import console
+from taxgate.cli.console import console, show_fields
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.manifest import RequestManifest, ResponseManifest, SignedManifest
 from taxgate.formats.signing import sign_manifest_file, verify_manifest
 
 EXIT_INVALID = 1
-LABEL_WIDTH = 12  # aligns the values
-
-
-def _show_fields(*fields: tuple[str, object]) -> None:
-    """One "label  value" line each, unwrapped so paths and digests stay copyable."""
-    for label, value in fields:
-        console.print(
-            f"{label:<{LABEL_WIDTH}} {value}", markup=False, highlight=False, soft_wrap=True
-        )
-
-
 batch_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 
 
@@ -46,7 +35,7 @@ def sign(
     Example: taxgate batch sign batch-001/manifest.json --key keys/ed25519_0123456789abcdef.key
     """
     signed = sign_manifest_file(manifest, key, _manifest_type(response))
-    _show_fields(
+    show_fields(
         ("signed", manifest),
         ("batch id", getattr(signed, "batch_id", "")),
         ("rows", getattr(signed, signed.count_field)),

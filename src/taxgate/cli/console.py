@@ -37,3 +37,14 @@ def progress_bar() -> Iterator[Progress]:
         transient=False,
     ) as progress:
         yield progress
+
+
+LABEL_WIDTH = 12  # aligns the values of show_fields
+
+
+def show_fields(*fields: tuple[str, object]) -> None:
+    """One "label  value" line each, unwrapped so paths and digests stay copyable."""
+    for label, value in fields:
+        console.print(
+            f"{label:<{LABEL_WIDTH}} {value}", markup=False, highlight=False, soft_wrap=True
+        )

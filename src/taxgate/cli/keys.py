@@ -7,21 +7,10 @@ from pathlib import Path
 
 import typer
 
-from taxgate.cli.console import console
+from taxgate.cli.console import show_fields
 from taxgate.formats.keys import new_key, write_key_pair
 
 ISO_DATE = "%Y-%m-%d"
-LABEL_WIDTH = 12  # aligns the values
-
-
-def _show_fields(*fields: tuple[str, object]) -> None:
-    """One "label  value" line each, unwrapped so paths and digests stay copyable."""
-    for label, value in fields:
-        console.print(
-            f"{label:<{LABEL_WIDTH}} {value}", markup=False, highlight=False, soft_wrap=True
-        )
-
-
 keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 
 
@@ -42,7 +31,7 @@ def new(
     day = created_on.date() if created_on else date.today()
     private_key, record = new_key(agency, signer, title, created_on=day)
     key_path, record_path = write_key_pair(private_key, record, out)
-    _show_fields(
+    show_fields(
         ("key id", record.key_id),
         ("private key", f"{key_path}  (keep secret)"),
         ("public key", f"{record_path}  (share for the keyring)"),

@@ -138,23 +138,13 @@ def run_gate(
                     **ident,
                 )
             )
-        reason = BatchReason.BATCH_ID_REUSED
         message = (
             f"Batch id {manifest.batch_id} was used on {previous.received_on.isoformat()} "
             "for a different manifest; send this batch under a new batch_id."
         )
-        return GateResult(
-            BatchVerdict(
-                manifest.batch_id,
-                digest,
-                False,
-                reason=reason,
-                message=message,
-                problems=[(reason, message)],
-                **ident,
-            )
-        )
-    problems = batch_problems(manifest, manifest_path, keyring, policy, keyring_source)
+        problems = [(BatchReason.BATCH_ID_REUSED, message)]
+    else:
+        problems = batch_problems(manifest, manifest_path, keyring, policy, keyring_source)
     if problems:
         reason, message = problems[0]
         return GateResult(
