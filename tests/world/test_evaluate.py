@@ -56,3 +56,31 @@ def test_misaligned_rows_are_refused() -> None:
     truth = _truth([("S-1", "exact", "CONFIRMED", None)])
     with pytest.raises(ValueError, match="row order"):
         score_gate(truth, _verdicts([("S-2", True, None)]))
+
+
+def test_outcome_score_counts_wrongful_disclosures_and_recall() -> None:
+    from taxgate.world.evaluate import score_outcomes
+
+    truth = records_to_table(
+        [
+            Truth(subject_id="S-1", tin="111111111", case="exact", expected_outcome="CONFIRMED"),
+            Truth(subject_id="S-2", tin="222222222", case="exact", expected_outcome="CONFIRMED"),
+            Truth(subject_id="S-3", tin=None, case="absent", expected_outcome="NOT_CONFIRMED"),
+            Truth(subject_id="S-4", tin="444444444", case="relative_same_name_no_dob",
+                  expected_outcome="NOT_CONFIRMED"),
+            Truth(subject_id="S-5", tin="555555555", case="exact", expected_outcome="CONFIRMED"),
+        ],
+        "truth",
+    )  # fmt: skip
+    outcomes = pa.table(
+        {
+            "subject_id": ["S-1", "S-2", "S-3", "S-4", "S-5"],
+            "outcome": ["CONFIRMED", "CONFIRMED", "CONFIRMED", "CONFIRMED", "NOT_CONFIRMED"],
+            "tin": ["111111111", "999999999", "333333333", "444444444", None],
+        }
+    )
+    score = score_outcomes(truth, outcomes)
+    assert score.total("confirmable") == 3 and score.total("confirmed_right") == 1
+    assert score.total("wrong_taxpayer") == 2  # S-2 to someone else, S-3 not a taxpayer at all
+    assert score.total("not_confirmable") == 1  # S-4: right person, but ambiguous per truth
+    assert score.wrongful == 3 and abs(score.recall - 1 / 3) < 1e-9

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from taxgate.cli import batch, demo, gate, keys, schema, world
+from taxgate.cli import batch, demo, gate, keys, master, model, process, schema, world
 from taxgate.cli.console import err_console
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
@@ -30,7 +30,7 @@ def _main(
     _state["debug"] = debug or get_settings().debug
 
 
-for module in (demo, world, keys, batch, gate, schema):
+for module in (demo, world, keys, batch, gate, master, model, process, schema):
     module.register(app)
 
 

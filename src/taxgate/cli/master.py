@@ -1,0 +1,47 @@
+"""`taxgate master`: load the filings into the master index the matcher reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from taxgate.cli.console import progress_bar, show_fields
+from taxgate.config import get_settings
+from taxgate.match.master import load_filings
+
+master_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
+MIB = 1 << 20
+
+
+@master_app.command("load")
+def load(
+    filings: list[Path] = typer.Argument(..., help="Filings files (.parquet, .csv, .jsonl)."),
+    home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
+) -> None:
+    """Append new tax years of filings to HOME/master.duckdb; a year already loaded is refused.
+
+    Example: taxgate master load world/filings.parquet --home ~/.taxgate
+    """
+    home = home or get_settings().home
+    with progress_bar() as bar:
+        task = bar.add_task("filings", total=None)
+        summary = load_filings(
+            filings, home, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    show_fields(
+        ("master", summary.master),
+        (
+            "appended",
+            f"{summary.rows:,} filings, tax years {', '.join(map(str, summary.tax_years))}",
+        ),
+        ("filings", f"{summary.filings:,}"),
+        ("taxpayers", f"{summary.taxpayers:,}"),
+        ("addresses", f"{summary.addresses:,}"),
+        ("seconds", f"{summary.seconds:.1f}"),
+        ("file size", f"{summary.file_bytes / MIB:,.1f} MiB"),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(master_app, name="master", help="Load filings into the master index.")

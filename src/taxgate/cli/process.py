@@ -1,0 +1,117 @@
+"""`taxgate process` and `taxgate explain`: run a batch through every stage; show why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import typer
+from rich.table import Table
+
+from taxgate.cli.console import console
+from taxgate.cli.gate import print_summary
+from taxgate.config import get_settings
+from taxgate.decide.explain import explanation_table
+from taxgate.errors import TaxgateError
+from taxgate.formats.keys import load_keyring
+from taxgate.ledger.engine import make_engine
+from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.secret import load_or_create_secret
+from taxgate.pipeline import DECISIONS_FILE, REVIEW_FILE, ProcessResult, process_batch
+from taxgate.policy import load_policy
+
+
+class BackendChoice(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def process(
+    manifest: Path = typer.Argument(..., help="The batch's manifest.json."),
+    out: Path = typer.Option(..., "--out", help="Directory for verdicts, decisions, response."),
+    key: Path = typer.Option(..., "--key", help="The disclosing agency's private signing key."),
+    keyring: Path | None = typer.Option(
+        None, "--keyring", help="Trusted *.pub.json keys (default: HOME/keyring)."
+    ),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy TOML (default: shipped)."),
+    home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
+    backend: BackendChoice = typer.Option(BackendChoice.duckdb, "--backend", help="Engine."),
+) -> None:
+    """Gate, match, decide and answer one batch; write the signed response.
+
+    Example: taxgate process w/batch/manifest.json --home h --key w/keys/ed25519_x.key --out a
+    """
+    settings = get_settings()
+    home = home or settings.home
+    keyring_dir = keyring or home / "keyring"
+    with console.status("processing") as status:
+        result = process_batch(
+            manifest,
+            home=home,
+            keyring=load_keyring(keyring_dir),
+            policy=load_policy(policy),
+            history=SqlGateHistory(make_engine(settings.ledger_url(home))),
+            secret=load_or_create_secret(home),
+            key_path=key,
+            out=out,
+            backend=backend.value,
+            keyring_source=str(keyring_dir),
+            announce=lambda stage: status.update(f"{stage}..."),
+        )
+    print_summary(result.gate)
+    if result.decisions is None:
+        raise typer.Exit(1)
+    console.print(outcome_table(result))
+    if result.review_queue:
+        console.print(
+            f"{result.review_queue} decision(s) await review ({out / REVIEW_FILE}); "
+            "no response is released until they are resolved."
+        )
+    else:
+        console.print(f"response written and signed: {result.response_manifest}")
+
+
+def outcome_table(result: ProcessResult) -> Table:
+    counts = Counter(result.decisions.column("outcome").to_pylist()) if result.decisions else {}
+    rejected = result.gate.verdicts.num_rows - sum(counts.values()) if result.gate.verdicts else 0
+    table = Table(title="outcomes")
+    table.add_column("outcome")
+    table.add_column("subjects", justify="right")
+    for name in ("CONFIRMED", "REVIEW", "NOT_CONFIRMED"):
+        table.add_row(name, f"{counts.get(name, 0):,}")
+    table.add_row("REJECTED (gate)", f"{rejected:,}")
+    table.add_section()
+    for stage, seconds in result.seconds.items():
+        table.add_row(f"[dim]{stage} seconds[/]", f"[dim]{seconds}[/]")
+    return table
+
+
+def explain(
+    out: Path = typer.Argument(..., help="The --out directory of `taxgate process`."),
+    subject_id: str = typer.Argument(..., help="The subject's reference."),
+) -> None:
+    """Show why a subject was decided as it was: its top candidates, field by field.
+
+    Example: taxgate explain answer S-000123
+    """
+    path = out / DECISIONS_FILE
+    if not path.is_file():
+        raise TaxgateError("no decisions here", "Run taxgate process --out DIR first.", file=path)
+    decisions = pq.read_table(path)
+    found = decisions.filter(pc.equal(decisions.column("subject_id"), subject_id)).to_pylist()
+    if not found:
+        raise TaxgateError(
+            f"subject {subject_id!r} has no decision (rejected by the gate, or not in the batch)",
+            "Check the verdicts file for gate rejections.",
+            file=path,
+        )
+    for row in found:
+        console.print(explanation_table(row))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("process")(process)
+    app.command("explain")(explain)

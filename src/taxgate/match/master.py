@@ -1,0 +1,219 @@
+"""The master index: every filing normalised once, so matching reads addresses, not raw returns.
+
+HOME/master.duckdb holds (docs/matching.md, section 2):
+- `filings_norm`: every filing, normalised, plus the address exactly as filed (`filed_*`);
+  appended one tax year at a time, a year already present is refused.
+- `taxpayer_addresses`: one row per (tin, distinct normalised address), the right-hand side
+  of matching, named by a stable `address_id`.
+- `last_known`: one row per tin, the address of its latest filing; only this feeds disclosure.
+- `tf_given`, `tf_family`: term frequencies of the name columns, for the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from taxgate.errors import TaxgateError
+from taxgate.match.sources import FilingsSource
+
+MASTER_FILE = "master.duckdb"
+# Columns that make one address (normalised); a taxpayer has one address record per value.
+ADDRESS_KEY = ("house_number", "street_name", "unit", "city", "state", "zip5")
+# The name and birth columns a taxpayer_addresses row carries (from its latest filing there).
+PERSON_COLUMNS = (
+    "given", "given_first", "given_canonical", "given_tokens", "given_phonetic",
+    "family", "family_first", "family_tokens", "family_phonetic", "name_tokens",
+    "suffix", "dob",
+)  # fmt: skip
+# The address as filed, kept beside the normalised one: a disclosure quotes the filing.
+FILED_ADDRESS = ("street", "unit", "city", "state", "zip")
+TF_COLUMNS = ("given", "family")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What one `load_filings` call appended and what the master now holds."""
+
+    master: Path
+    files: int
+    rows: int
+    tax_years: tuple[int, ...]
+    filings: int
+    taxpayers: int
+    addresses: int
+    seconds: float
+    file_bytes: int
+
+
+def master_path(home: Path) -> Path:
+    return Path(home) / MASTER_FILE
+
+
+def connect(home: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open HOME/master.duckdb; reading a master that was never loaded is a user error."""
+    path = master_path(home)
+    if read_only and not path.is_file():
+        raise TaxgateError(
+            "no master index in this home",
+            "Load the filings first: taxgate master load FILINGS --home DIR.",
+            file=path,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def normalise_filings(chunk: pa.Table) -> pa.Table:
+    """The shared normaliser (taxgate.normalize.records) applied to one chunk of filings."""
+    from taxgate.normalize.records import normalise
+
+    return normalise(chunk, "filings")
+
+
+def _with_filed_address(raw: pa.Table, normalised: pa.Table, path: Path) -> pa.Table:
+    if normalised.num_rows != raw.num_rows:
+        raise TaxgateError(
+            f"the normaliser returned {normalised.num_rows} rows for {raw.num_rows}",
+            "Report this: normalising must keep one row per filing.",
+            file=path,
+        )
+    for name in FILED_ADDRESS:
+        normalised = normalised.append_column(f"filed_{name}", raw.column(name))
+    return normalised
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    return con.execute(sql, [name]).fetchone()[0] > 0
+
+
+def loaded_years(con: duckdb.DuckDBPyConnection) -> set[int]:
+    if not _table_exists(con, "filings_norm"):
+        return set()
+    return {y for (y,) in con.execute("SELECT DISTINCT tax_year FROM filings_norm").fetchall()}
+
+
+def _refuse_loaded_years(sources: list[FilingsSource], present: set[int]) -> None:
+    for source in sources:
+        again = sorted(source.tax_years() & present)
+        if again:
+            raise TaxgateError(
+                f"tax year(s) {', '.join(map(str, again))} already in the master index",
+                "Load only new tax years; years already loaded are never loaded again.",
+                file=source.path,
+                field="tax_year",
+            )
+
+
+def _address_id_sql(prefix: str = "") -> str:
+    """A stable id of (tin, normalised address): the same record keeps its id across loads."""
+    parts = ", ".join(f"coalesce({prefix}{c}, '')" for c in ("tin", *ADDRESS_KEY))
+    return f"md5(concat_ws('|', {parts}))"
+
+
+def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute taxpayer_addresses, last_known and the term-frequency tables from filings."""
+    key = ", ".join(ADDRESS_KEY)
+    person = ", ".join(PERSON_COLUMNS)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE taxpayer_addresses AS
+        WITH ranked AS (
+            SELECT *,
+                row_number() OVER (w ORDER BY filed_on DESC, tax_year DESC) AS latest,
+                min(tax_year) OVER w AS first_year,
+                max(tax_year) OVER w AS last_year,
+                max(filed_on) OVER w AS last_filed_on
+            FROM filings_norm
+            WINDOW w AS (PARTITION BY tin, {key})
+        )
+        SELECT {_address_id_sql()} AS address_id, tin, {person}, {key},
+               first_year, last_year, last_filed_on
+        FROM ranked WHERE latest = 1
+        ORDER BY address_id
+    """)
+    filed = ", ".join(f"filed_{c} AS {c}" for c in FILED_ADDRESS)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE last_known AS
+        SELECT tin, {filed}, tax_year, filed_on, {_address_id_sql()} AS address_id
+        FROM filings_norm
+        QUALIFY row_number() OVER (
+            PARTITION BY tin ORDER BY filed_on DESC, tax_year DESC, address_id
+        ) = 1
+        ORDER BY tin
+    """)
+    for column in TF_COLUMNS:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE tf_{column} AS
+            SELECT {column}, count(*) / sum(count(*)) OVER () AS tf_{column}
+            FROM taxpayer_addresses WHERE {column} IS NOT NULL
+            GROUP BY {column} ORDER BY {column}
+        """)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchone()[0])
+
+
+def load_filings(paths: list[Path], home: Path, progress: Progress | None = None) -> LoadSummary:
+    """Append the filings in `paths` (new tax years only) and rebuild the derived tables.
+
+    All or nothing: a refused year or a broken file leaves the master as it was.
+    `progress(rows_done, rows_total)` is called after each chunk.
+    """
+    started = time.perf_counter()
+    if not paths:
+        raise TaxgateError("no filings files given", "Name at least one file.")
+    sources = [FilingsSource(Path(p)) for p in paths]
+    total = sum(s.rows for s in sources)
+    years: set[int] = set().union(*(s.tax_years() for s in sources))
+    con = connect(home)
+    try:
+        _refuse_loaded_years(sources, loaded_years(con))
+        con.begin()
+        try:
+            done = 0
+            for source in sources:
+                for raw in source.chunks():
+                    chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
+                    con.register("chunk", chunk)
+                    if _table_exists(con, "filings_norm"):
+                        con.execute("INSERT INTO filings_norm BY NAME SELECT * FROM chunk")
+                    else:
+                        con.execute("CREATE TABLE filings_norm AS SELECT * FROM chunk")
+                    con.unregister("chunk")
+                    done += raw.num_rows
+                    if progress:
+                        progress(done, total)
+            rebuild_derived(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        summary = LoadSummary(
+            master=master_path(home),
+            files=len(sources),
+            rows=done,
+            tax_years=tuple(sorted(years)),
+            filings=_count(con, "SELECT count(*) FROM filings_norm"),
+            taxpayers=_count(con, "SELECT count(*) FROM last_known"),
+            addresses=_count(con, "SELECT count(*) FROM taxpayer_addresses"),
+            seconds=0.0,
+            file_bytes=0,
+        )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return LoadSummary(
+        **{
+            **summary.__dict__,
+            "seconds": time.perf_counter() - started,
+            "file_bytes": master_path(home).stat().st_size,
+        }
+    )

@@ -1,0 +1,152 @@
+"""Score subjects against the taxpayer addresses with the frozen model: the candidate pairs.
+
+The model is read from HOME/model.json and never retrained here; its SHA-256
+(`model_sha256(home)`) names it in every decision. DuckDB is the default backend; Spark
+(local mode) gives the same pairs and weights (tests/match/test_spark.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+from splink import Linker
+from splink.backends.duckdb import DuckDBAPI
+
+from taxgate.errors import TaxgateError
+from taxgate.match import model
+from taxgate.match.master import TF_COLUMNS, master_path
+from taxgate.match.train import load_model, model_sha256
+
+__all__ = ["Backend", "candidates", "model_sha256"]
+
+Backend = Literal["duckdb", "spark"]
+# Dataset names sort subjects first, so Splink puts them on the left (`_l`).
+LEFT, RIGHT = "a_subjects", "b_addresses"
+SUBJECT_KEYS = ("row", "subject_id")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("row", pa.int64()),
+        pa.field("subject_id", pa.string()),
+        pa.field("tin", pa.string()),
+        pa.field("address_id", pa.string()),
+        pa.field("match_weight", pa.float64()),
+        pa.field("match_probability", pa.float64()),
+        *[pa.field(f"gamma_{c}", pa.int32()) for c in model.COMPARISONS],
+        *[pa.field(f"bf_{c}", pa.float64()) for c in model.COMPARISONS],
+        *[
+            pa.field(f"{c}_{side}", pa.list_(pa.string()) if c == "given_tokens" else t)
+            for c, t in ((c, pa.date32() if c == "dob" else pa.string()) for c in model.RETAINED)
+            for side in ("l", "r")
+        ],
+    ]
+)
+
+
+def _check_subjects(subjects_norm: pa.Table) -> None:
+    missing = [
+        c for c in (*SUBJECT_KEYS, *model.MODEL_COLUMNS) if c not in subjects_norm.schema.names
+    ]
+    if missing:
+        raise TaxgateError(
+            f"the subjects table lacks normalised column(s) {', '.join(missing)}",
+            "Pass the output of taxgate.normalize.records.normalise(table, 'subjects').",
+        )
+
+
+def _model_columns_sql(key: str) -> str:
+    columns = ", ".join(model.MODEL_COLUMNS)
+    return f"{key} AS {model.UNIQUE_ID}, {columns}"
+
+
+def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+    subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
+    con.register("subjects_arrow", subjects)
+    con.execute(
+        f"CREATE TABLE {LEFT} AS SELECT {_model_columns_sql('CAST(row AS VARCHAR)')} "
+        "FROM subjects_arrow"
+    )
+    con.execute(
+        f"CREATE TABLE {RIGHT} AS SELECT {_model_columns_sql('address_id')} "
+        "FROM master.taxpayer_addresses"
+    )
+    for column in TF_COLUMNS:
+        con.execute(f"CREATE TABLE tf_{column} AS SELECT * FROM master.tf_{column}")
+    db_api = DuckDBAPI(con)
+    return con, db_api, {name: name for name in (LEFT, RIGHT, *[f"tf_{c}" for c in TF_COLUMNS])}
+
+
+def linker_for(db_api: Any, tables: dict[str, Any], settings: dict[str, Any]) -> Linker:
+    """A link-only linker on registered subjects and addresses with the master's TF tables."""
+    left = db_api.register(tables[LEFT], dataset_display_name=LEFT, table_name=LEFT + "_in")
+    right = db_api.register(tables[RIGHT], dataset_display_name=RIGHT, table_name=RIGHT + "_in")
+    linker = Linker([left, right], settings, log_level=logging.ERROR)
+    for column in TF_COLUMNS:
+        frame = db_api.register(tables[f"tf_{column}"], table_name=f"master_tf_{column}")
+        linker.table_management.register_term_frequency_lookup(frame, column)
+    return linker
+
+
+def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
+    """Splink's prediction columns -> the documented candidate-pairs table, in a stable order.
+
+    `bf_<c>` is the comparison's whole Bayes factor, 2 ** (Splink's `mw_<c>` plus its
+    term-frequency adjustment `mw_tf_adj_<c>` where there is one), so the prior odds times
+    every `bf_<c>` give 2 ** `match_weight`.
+    """
+    con = duckdb.connect(":memory:")
+    con.register("pairs", pairs)
+    con.register("subjects", subjects_norm.select(list(SUBJECT_KEYS)))
+    names = set(pairs.schema.names)
+    gammas = ", ".join(f"CAST(gamma_{c} AS INTEGER) AS gamma_{c}" for c in model.COMPARISONS)
+    bfs = ", ".join(
+        f"pow(2.0, mw_{c} + coalesce(mw_tf_adj_{c}, 0.0)) AS bf_{c}"
+        if f"mw_tf_adj_{c}" in names
+        else f"pow(2.0, mw_{c}) AS bf_{c}"
+        for c in model.COMPARISONS
+    )
+    values = ", ".join(f"p.{c}_l, p.{c}_r" for c in model.RETAINED)
+    table = con.execute(f"""
+        SELECT s.row, s.subject_id, p.tin_r AS tin, p.unique_id_r AS address_id,
+               p.match_weight, p.match_probability, {gammas}, {bfs}, {values}
+        FROM pairs p JOIN subjects s ON s.row = CAST(p.unique_id_l AS BIGINT)
+        ORDER BY s.row, p.match_weight DESC, address_id
+    """).to_arrow_table()
+    con.close()
+    return table.cast(SCHEMA)
+
+
+def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb") -> pa.Table:
+    """One row per (subject row, taxpayer address) pair blocking produced, scored.
+
+    `subjects_norm` is `normalise(subjects, "subjects")`, with `row` and `subject_id`.
+    """
+    _check_subjects(subjects_norm)
+    settings = load_model(home)
+    if not master_path(home).is_file():
+        raise TaxgateError(
+            "no master index in this home",
+            "Load the filings first: taxgate master load FILINGS --home DIR.",
+            file=master_path(home),
+        )
+    if subjects_norm.num_rows == 0:
+        return SCHEMA.empty_table()
+    if backend == "duckdb":
+        con, db_api, tables = _duckdb_inputs(subjects_norm, home)
+        try:
+            pairs = linker_for(db_api, tables, settings).inference.predict().as_pyarrow_table()
+        finally:
+            con.close()
+    elif backend == "spark":
+        from taxgate.match.spark import spark_pairs
+
+        pairs = spark_pairs(subjects_norm, home, settings)
+    else:
+        raise TaxgateError(f"unknown backend {backend!r}", "Use 'duckdb' or 'spark'.")
+    return shape(pairs, subjects_norm)

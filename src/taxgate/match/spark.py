@@ -1,0 +1,112 @@
+"""The Spark backend (pyspark, local mode): the same frozen model, rendered in Spark SQL.
+
+model.json holds DuckDB SQL; Spark gets the same comparisons rendered for its dialect by the
+code that defines them (`taxgate.match.model`), with every trained number copied from
+model.json. A model.json whose levels differ from the code's is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from taxgate.errors import TaxgateError
+from taxgate.match import model
+from taxgate.match.master import TF_COLUMNS, master_path
+from taxgate.match.predict import LEFT, RIGHT, SUBJECT_KEYS, linker_for
+
+TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
+LOCAL_MASTER = "local[2]"  # two cores: enough for tests, bounded on a laptop
+logger = logging.getLogger(__name__)
+
+
+def spark_settings(frozen: dict[str, Any]) -> dict[str, Any]:
+    """The frozen model with each level's SQL rendered for Spark, all numbers kept."""
+    code = model.settings("link_only")
+    rendered_duckdb = code.create_settings_dict("duckdb")
+    rendered_spark = code.create_settings_dict("spark")
+    out = copy.deepcopy(frozen)
+    out["comparisons"] = []
+    for theirs, ours_duck, ours_spark in zip(
+        frozen["comparisons"],
+        rendered_duckdb["comparisons"],
+        rendered_spark["comparisons"],
+        strict=True,
+    ):
+        duck_sql = [lv["sql_condition"] for lv in ours_duck["comparison_levels"]]
+        if [lv["sql_condition"] for lv in theirs["comparison_levels"]] != duck_sql:
+            raise TaxgateError(
+                f"model.json's comparison {theirs['output_column_name']!r} differs from the code",
+                "Retrain the model with this version: taxgate model train.",
+            )
+        comparison = copy.deepcopy(theirs)
+        for level, spark_level in zip(
+            comparison["comparison_levels"], ours_spark["comparison_levels"], strict=True
+        ):
+            level["sql_condition"] = spark_level["sql_condition"]
+        out["comparisons"].append(comparison)
+    out["blocking_rules_to_generate_predictions"] = rendered_spark[
+        "blocking_rules_to_generate_predictions"
+    ]
+    out.pop("sql_dialect", None)
+    return out
+
+
+def spark_session() -> Any:
+    """A local Spark session with Splink's similarity UDF jar on its class path."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    return (
+        SparkSession.builder.master(LOCAL_MASTER)
+        .appName("taxgate-match")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+
+
+def _inputs(subjects_norm: pa.Table, home: Path) -> dict[str, pa.Table]:
+    """The same projected inputs as the DuckDB path, as Arrow tables for Spark."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+        columns = ", ".join(model.MODEL_COLUMNS)
+        subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
+        con.register("subjects_arrow", subjects)
+        out = {
+            LEFT: con.execute(
+                f"SELECT CAST(row AS VARCHAR) AS {model.UNIQUE_ID}, {columns} FROM subjects_arrow"
+            ).to_arrow_table(),
+            RIGHT: con.execute(
+                f"SELECT address_id AS {model.UNIQUE_ID}, {columns} FROM master.taxpayer_addresses"
+            ).to_arrow_table(),
+        }
+        for column in TF_COLUMNS:
+            out[f"tf_{column}"] = con.execute(f"SELECT * FROM master.tf_{column}").to_arrow_table()
+    finally:
+        con.close()
+    return out
+
+
+def spark_pairs(subjects_norm: pa.Table, home: Path, frozen: dict[str, Any]) -> pa.Table:
+    """Splink's predictions on Spark, as an Arrow table with DuckDB's column names."""
+    from splink.backends.spark import SparkAPI
+
+    spark = spark_session()
+    with tempfile.TemporaryDirectory(prefix="taxgate-spark-") as checkpoints:
+        spark.sparkContext.setCheckpointDir(checkpoints)  # Splink breaks lineage by checkpoint
+        db_api = SparkAPI(spark_session=spark)
+        tables = {
+            name: spark.createDataFrame(t) for name, t in _inputs(subjects_norm, home).items()
+        }
+        linker = linker_for(db_api, tables, spark_settings(frozen))
+        return linker.inference.predict().as_pyarrow_table()

@@ -1,0 +1,194 @@
+"""Train the model on the master index alone: u by random sampling, m by EM, then freeze it.
+
+Unsupervised scheme (no labelled pairs exist): the filings themselves hold true matches, the
+same taxpayer filing in several tax years. Training links `filings_norm` against itself
+(dedupe) and runs two EM sessions, each on pairs its blocking rule makes almost surely the
+same person, each leaving out the comparisons its rule fixes:
+  1. same `tin`            -> m of names, dob and every address part (movers included);
+  2. same given, family, dob -> m of tin and, again, the address parts.
+u comes from random pairs of filings (seeded). The filings show each person spelled one way,
+so the variants requesters introduce (typos, nicknames, swapped names) are never observed
+there; every level is floored at VARIANT_M_FLOOR so a variant weighs as weak evidence rather
+than a veto. The prior (probability two random records match) is set, not learnt: see
+PRIOR_FILED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from splink import Linker, block_on
+from splink.backends.duckdb import DuckDBAPI
+
+from taxgate.errors import TaxgateError
+from taxgate.match import model
+from taxgate.match.card import write_card
+from taxgate.match.master import TF_COLUMNS, master_path
+
+MODEL_FILE = "model.json"
+CARD_FILE = "model_card.html"
+# Random pairs sampled for u; 1e7 pairs put every common level's u within a few percent and
+# take seconds on a laptop.
+U_MAX_PAIRS = 2e6
+# EM sessions: each blocking rule's pairs are almost all the same person (see module doc).
+EM_SESSIONS: tuple[tuple[str, ...], ...] = (("tin",), ("given", "family", "dob"))
+# Lowest m of any level: about the share of requests carrying one such variant of a field
+# (the 2025 batches and the world generator put name variants at a few percent each).
+VARIANT_M_FLOOR = 0.02
+# A level never seen among U_MAX_PAIRS random pairs has u below 1 / U_MAX_PAIRS; claim no less,
+# so a level unseen by chance cannot become near-certain evidence.
+U_FLOOR = 1 / U_MAX_PAIRS
+# Prior odds that a requested person filed at all: the model knows nothing of the requesting
+# agency's hit rate, so even odds; lambda = PRIOR_FILED / taxpayers.
+PRIOR_FILED = 0.5
+# Parameters are rounded to this many significant digits before freezing: far below any effect
+# on a decision, far above the noise of DuckDB's parallel sums, so the same seed gives the same
+# bytes.
+SIGNIFICANT_DIGITS = 10
+EM_MAX_ITERATIONS = 25
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Where the frozen model is and what it was trained on."""
+
+    path: Path
+    sha256: str
+    card: Path
+    seed: int
+    filings: int
+    taxpayers: int
+    probability_two_random_records_match: float
+    seconds: float
+
+
+def model_path(home: Path) -> Path:
+    return Path(home) / MODEL_FILE
+
+
+def model_sha256(home: Path) -> str:
+    """SHA-256 of HOME/model.json, recorded with every decision made with it."""
+    path = model_path(home)
+    if not path.is_file():
+        raise TaxgateError(
+            "no trained model in this home",
+            "Train one first: taxgate model train --home DIR.",
+            file=path,
+        )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_model(home: Path) -> dict[str, Any]:
+    model_sha256(home)  # the same error when it is missing
+    return json.loads(model_path(home).read_text(encoding="utf-8"))
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+def _floor_and_normalise(levels: list[dict[str, Any]], key: str, floor: float) -> None:
+    scored = [lv for lv in levels if not lv.get("is_null_level")]
+    values = [max(float(lv.get(key) or 0.0), floor) for lv in scored]
+    total = sum(values)
+    for lv, value in zip(scored, values, strict=True):
+        lv[key] = _round(value / total)
+
+
+def freeze(trained: dict[str, Any], prior: float, u_floor: float = U_FLOOR) -> dict[str, Any]:
+    """The trained dedupe settings as the link-only prediction model, floored and rounded."""
+    frozen = dict(trained)
+    frozen["link_type"] = "link_only"
+    frozen["probability_two_random_records_match"] = _round(prior)
+    for comparison in frozen["comparisons"]:
+        levels = comparison["comparison_levels"]
+        _floor_and_normalise(levels, "m_probability", VARIANT_M_FLOOR)
+        _floor_and_normalise(levels, "u_probability", u_floor)
+    return frozen
+
+
+def training_connection(home: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the master attached read-only and the training inputs copied."""
+    path = master_path(home)
+    if not path.is_file():
+        raise TaxgateError(
+            "no master index in this home",
+            "Load the filings first: taxgate master load FILINGS --home DIR.",
+            file=path,
+        )
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{path}' AS master (READ_ONLY)")
+    columns = ", ".join(model.MODEL_COLUMNS)
+    con.execute(f"""
+        CREATE TABLE train_filings AS
+        SELECT row_number() OVER (
+                   ORDER BY tin, tax_year, filed_on, house_number, street_name, unit, zip5
+               ) AS {model.UNIQUE_ID},
+               {columns}
+        FROM master.filings_norm
+        ORDER BY {model.UNIQUE_ID}
+    """)
+    for column in TF_COLUMNS:
+        con.execute(f"CREATE TABLE tf_{column} AS SELECT * FROM master.tf_{column}")
+    return con
+
+
+def register_tf_tables(linker: Linker, db_api: Any) -> None:
+    """The master's term frequencies (over all taxpayer addresses), never the batch's own."""
+    for column in TF_COLUMNS:
+        frame = db_api.register(f"tf_{column}", table_name=f"master_tf_{column}")
+        linker.table_management.register_term_frequency_lookup(frame, column)
+
+
+def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelInfo:
+    """Train on HOME/master.duckdb and write HOME/model.json and the HTML model card.
+
+    `u_max_pairs` trades u's precision for time (tests use fewer pairs).
+    """
+    started = time.perf_counter()
+    home = Path(home)
+    con = training_connection(home)
+    try:
+        filings = con.execute("SELECT count(*) FROM train_filings").fetchone()[0]
+        taxpayers = con.execute("SELECT count(*) FROM master.last_known").fetchone()[0]
+        if filings == 0:
+            raise TaxgateError("the master index holds no filings", "Load filings first.")
+        db_api = DuckDBAPI(con)
+        frame = db_api.register("train_filings", table_name="train_input")
+        creator = model.settings("dedupe_only")
+        creator.linker_uid = f"taxgate_{seed}"
+        creator.max_iterations = EM_MAX_ITERATIONS
+        linker = Linker(frame, creator, log_level=logging.ERROR)
+        register_tf_tables(linker, db_api)
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        for keys in EM_SESSIONS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*keys), estimate_without_term_frequencies=True
+            )
+        trained = linker.misc.save_model_to_json()
+        frozen = freeze(trained, PRIOR_FILED / taxpayers, 1 / u_max_pairs)
+        text = json.dumps(frozen, indent=2) + "\n"
+        path = model_path(home)
+        path.write_text(text, encoding="utf-8")
+        card = write_card(frozen, home / CARD_FILE)
+    finally:
+        con.close()
+    return ModelInfo(
+        path=path,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        card=card,
+        seed=seed,
+        filings=filings,
+        taxpayers=taxpayers,
+        probability_two_random_records_match=frozen["probability_two_random_records_match"],
+        seconds=time.perf_counter() - started,
+    )

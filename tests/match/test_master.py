@@ -1,0 +1,132 @@
+"""The master index: append new tax years only, one address record per (tin, address),
+last_known from the latest filed_on."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from taxgate.errors import TaxgateError
+from taxgate.formats.tables import records_to_table, write_table
+from taxgate.match.master import load_filings, master_path
+
+ANA, BEN = "123456789", "223456789"
+
+
+def filing(tin: str, year: int, filed_on: date, street: str, **extra: str) -> dict:
+    row = {
+        "tin": tin,
+        "tax_year": year,
+        "filed_on": filed_on,
+        "given_name": "Ana María" if tin == ANA else "Ben",
+        "middle_name": None,
+        "family_name": "García López" if tin == ANA else "Stone",
+        "suffix": None,
+        "date_of_birth": date(1980, 5, 17),
+        "street": street,
+        "unit": None,
+        "city": "Austin",
+        "state": "TX",
+        "zip": "78701",
+    }
+    row.update(extra)
+    return row
+
+
+def write(tmp_path: Path, name: str, rows: list[dict]) -> Path:
+    return write_table(records_to_table(rows, "filings"), tmp_path / name, "filings")
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(master_path(home)), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def two_years(tmp_path: Path) -> tuple[Path, Path]:
+    y2022 = write(tmp_path, "f2022.parquet", [
+        filing(ANA, 2022, date(2023, 4, 1), "12 Oak Street"),
+        filing(BEN, 2022, date(2023, 3, 1), "5 Elm Avenue"),
+    ])  # fmt: skip
+    y2023 = write(tmp_path, "f2023.csv", [
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St"),
+        filing(BEN, 2023, date(2024, 3, 1), "9 Pine Road", unit="Apt 2"),
+    ])  # fmt: skip
+    return y2022, y2023
+
+
+def test_load_then_append_a_new_year(two_years: tuple[Path, Path], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = load_filings([two_years[0]], home)
+    assert (first.rows, first.filings, first.taxpayers, first.tax_years) == (2, 2, 2, (2022,))
+    second = load_filings([two_years[1]], home)
+    assert (second.rows, second.filings, second.taxpayers) == (2, 4, 2)
+    assert second.file_bytes == master_path(home).stat().st_size > 0
+    assert query(home, "SELECT tax_year, count(*) FROM filings_norm GROUP BY 1 ORDER BY 1") == [
+        (2022, 2),
+        (2023, 2),
+    ]
+
+
+def test_a_year_already_loaded_is_refused_and_nothing_changes(
+    two_years: tuple[Path, Path], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    load_filings([two_years[0]], home)
+    again = write(tmp_path, "again.parquet", [filing(BEN, 2022, date(2023, 5, 1), "1 New St")])
+    with pytest.raises(TaxgateError, match="2022 already in the master index") as caught:
+        load_filings([two_years[1], again], home)
+    assert caught.value.file == again
+    assert query(home, "SELECT count(*) FROM filings_norm") == [(2,)]  # 2023 not half-loaded
+
+
+def test_one_address_record_per_taxpayer_and_address(
+    two_years: tuple[Path, Path], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    load_filings(list(two_years), home)
+    rows = query(
+        home,
+        """
+        SELECT tin, house_number, street_name, unit, first_year, last_year
+        FROM taxpayer_addresses ORDER BY tin, first_year
+    """,
+    )
+    # "12 Oak Street" and "12 Oak St" are one normalised address: one record for both years.
+    assert [r[0] for r in rows] == [ANA, BEN, BEN]
+    assert rows[0][1] == "12" and rows[0][4:] == (2022, 2023)
+    assert rows[1][4:] == (2022, 2022) and rows[2][3] == "2"
+    ids = query(home, "SELECT count(DISTINCT address_id), count(*) FROM taxpayer_addresses")
+    assert ids == [(3, 3)]
+
+
+def test_last_known_is_the_latest_filed_on_not_the_latest_year(tmp_path: Path) -> None:
+    late = write(tmp_path, "f.jsonl", [
+        filing(ANA, 2022, date(2024, 9, 30), "40 Late Lane"),  # 2022 return filed last
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St"),
+        filing(BEN, 2023, date(2024, 3, 1), "9 Pine Road", unit="Apt 2"),
+    ])  # fmt: skip
+    home = tmp_path / "home"
+    load_filings([late], home)
+    rows = query(home, "SELECT tin, street, unit, zip, tax_year FROM last_known ORDER BY tin")
+    assert rows == [
+        (ANA, "40 Late Lane", None, "78701", 2022),
+        (BEN, "9 Pine Road", "Apt 2", "78701", 2023),
+    ]
+
+
+def test_term_frequency_tables_for_names(two_years: tuple[Path, Path], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    load_filings(list(two_years), home)
+    given = dict(query(home, "SELECT given, tf_given FROM tf_given"))
+    assert given["BEN"] == pytest.approx(2 / 3)
+    assert sum(given.values()) == pytest.approx(1.0)
+    assert query(home, "SELECT count(*) FROM tf_family") == [(2,)]
+
+
+def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(TaxgateError, match="file not found"):
+        load_filings([tmp_path / "nope.parquet"], tmp_path / "home")
