@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the ledger; a SQLite file under `home` when unset.",
     )
     debug: bool = Field(default=False, description="Show full tracebacks instead of one line.")
+    match_chunk_subjects: int = Field(
+        default=20_000,
+        gt=0,
+        description="Subjects matched and decided at a time: bounds the memory of candidate pairs.",
+    )
 
     def ledger_url(self, home: Path | None = None) -> str:
         return self.database_url or f"sqlite:///{(home or self.home) / 'ledger.sqlite3'}"

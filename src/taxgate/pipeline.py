@@ -5,6 +5,7 @@ The CLI and (later) the service call this; each stage's own module owns its rule
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from taxgate.gate.history import GateHistory
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
 from taxgate.match.master import connect
-from taxgate.match.predict import Backend, candidates
+from taxgate.match.predict import SCHEMA, Backend, candidates
 from taxgate.match.train import model_sha256
 from taxgate.normalize.records import normalise
 from taxgate.policy.model import Policy
@@ -33,6 +34,7 @@ Stage = Callable[[str], None]  # told when a stage starts, for progress display
 
 DECISIONS_FILE = "decisions.parquet"
 REVIEW_FILE = "review-queue.csv"
+TIMINGS_FILE = "timings.json"
 
 
 @dataclass
@@ -79,7 +81,9 @@ def process_batch(
     out: Path,
     backend: Backend = "duckdb",
     keyring_source: str = "the keyring",
+    chunk_subjects: int = 20_000,
     announce: Stage | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProcessResult:
     """Run one batch; the response is written only when no decision awaits review."""
     out.mkdir(parents=True, exist_ok=True)
@@ -94,10 +98,23 @@ def process_batch(
     pq.write_table(gate.verdicts, out / "verdicts.parquet")
     with _timed(seconds, "normalize", announce):
         subjects = normalise(gate.subjects, "subjects").filter(gate.verdicts.column("proceed"))
-    with _timed(seconds, "match", announce):
-        pairs = candidates(subjects, home, backend)
-    with _timed(seconds, "decide", announce):
-        decisions = decide(pairs, subjects, policy, model_sha256(home))
+    model = model_sha256(home)
+    parts: list[pa.Table] = []
+    seconds["match"] = seconds["decide"] = 0.0
+    for start in range(0, subjects.num_rows, chunk_subjects):
+        chunk = subjects.slice(start, chunk_subjects)
+        with _timed(seconds, "match chunk", announce):
+            pairs = candidates(chunk, home, backend)
+        with _timed(seconds, "decide chunk", announce):
+            parts.append(decide(pairs, chunk, policy, model))
+        seconds["match"] += seconds.pop("match chunk")
+        seconds["decide"] += seconds.pop("decide chunk")
+        if progress:
+            progress(start + chunk.num_rows, subjects.num_rows)
+        del pairs
+    decisions = (
+        pa.concat_tables(parts) if parts else decide(SCHEMA.empty_table(), subjects, policy, model)
+    )
     pq.write_table(decisions, out / DECISIONS_FILE)
     result.decisions = decisions
     review = decisions.filter(pc.equal(decisions.column("outcome"), "REVIEW"))
@@ -111,4 +128,5 @@ def process_batch(
         manifest = RequestManifest.load(manifest_path)
         result.response_manifest = write_response(responses, manifest, manifest_path, out, key_path)
     result.responses = responses
+    (out / TIMINGS_FILE).write_text(json.dumps(seconds, indent=2) + "\n")
     return result

@@ -59,7 +59,9 @@ def process(
             out=out,
             backend=backend.value,
             keyring_source=str(keyring_dir),
+            chunk_subjects=settings.match_chunk_subjects,
             announce=lambda stage: status.update(f"{stage}..."),
+            progress=lambda done, total: status.update(f"matched {done:,} of {total:,}"),
         )
     print_summary(result.gate)
     if result.decisions is None:

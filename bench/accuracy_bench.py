@@ -1,0 +1,142 @@
+"""Accuracy and speed of the whole pipeline against the world's truth, beside the real process's
+rules (baseline a).
+
+    python bench/accuracy_bench.py --people 1000000 --subjects 100000 --present-fraction 0.3
+
+Stages run as the CLI runs them (`taxgate world`, `taxgate master load`, `taxgate model train`,
+`taxgate process`), each a subprocess timed with its own peak RSS (os.wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from baselines import baseline_a
+from taxgate.formats.tables import read_table
+from taxgate.match.master import master_path
+from taxgate.world.evaluate import OutcomeScore, score_outcomes
+
+RESULTS = Path(__file__).parent / "results"
+TAXGATE = [sys.executable, "-m", "taxgate"]
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run one taxgate command; return (wall seconds, peak RSS MiB) of that command alone."""
+    started = time.perf_counter()
+    child = subprocess.Popen([*TAXGATE, *args], stdout=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"taxgate {' '.join(args)} failed")
+    return round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024)
+
+
+def outcomes_of(answer: Path) -> pa.Table:
+    responses = read_table(answer / "responses.csv", "responses")
+    decisions = pq.read_table(answer / "decisions.parquet")
+    tin_by_row = dict(
+        zip(decisions.column("row").to_pylist(), decisions.column("tin").to_pylist(), strict=True)
+    )
+    return pa.table(
+        {
+            "subject_id": responses.column("subject_id"),
+            "outcome": responses.column("outcome"),
+            "tin": [tin_by_row.get(i + 1) for i in range(responses.num_rows)],
+        }
+    )
+
+
+def summary(score: OutcomeScore) -> dict[str, float]:
+    return {
+        "wrongful_disclosures": score.wrongful,
+        "wrong_taxpayer": score.total("wrong_taxpayer"),
+        "confirmed_not_confirmable": score.total("not_confirmable"),
+        "confirmable": score.total("confirmable"),
+        "confirmed_right": score.total("confirmed_right"),
+        "recall": round(score.recall, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, required=True)
+    parser.add_argument("--subjects", type=int, required=True)
+    parser.add_argument("--present-fraction", type=float, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-bench"))
+    args = parser.parse_args()
+
+    tag = f"{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}"
+    world, home = args.work / f"world-{tag}", args.work / f"home-{tag}"
+    answer = args.work / f"answer-{tag}"
+    timings: dict[str, tuple[float, float]] = {}
+    if not (world / "truth.csv").exists():
+        timings["world"] = run(["world", "--people", str(args.people), "--subjects",
+                                str(args.subjects), "--present-fraction",
+                                str(args.present_fraction), "--seed", str(args.seed),
+                                "--out", str(world)])  # fmt: skip
+    if not master_path(home).exists():
+        timings["master load"] = run(["master", "load", str(world / "filings.parquet"),
+                                      "--home", str(home)])  # fmt: skip
+        timings["model train"] = run(["model", "train", "--home", str(home)])
+    (home / "keyring").mkdir(exist_ok=True)
+    for record in (world / "keys").glob("*.pub.json"):
+        (home / "keyring" / record.name).write_bytes(record.read_bytes())
+    key = next(
+        p.with_name(p.name.replace(".pub.json", ".key"))
+        for p in (world / "keys").glob("*.pub.json")
+        if '"Disclosing Agency"' in p.read_text()
+    )
+    for stale in (answer / "response.json", home / "ledger.sqlite3"):
+        stale.unlink(missing_ok=True)
+    timings["process"] = run(["process", str(world / "batch" / "manifest.json"), "--home",
+                              str(home), "--key", str(key), "--out", str(answer)])  # fmt: skip
+
+    truth = read_table(world / "truth.csv", "truth")
+    ours = score_outcomes(truth, outcomes_of(answer))
+    started = time.perf_counter()
+    subjects = read_table(world / "batch" / "subjects.csv", "subjects")
+    real = score_outcomes(truth, baseline_a(subjects, master_path(home)))
+    baseline_seconds = round(time.perf_counter() - started, 1)
+
+    result = {
+        "world": tag,
+        "seconds_and_peak_mib": timings,
+        "stage_seconds": json.loads((answer / "timings.json").read_text())
+        if (answer / "timings.json").exists()
+        else None,
+        "taxgate": summary(ours),
+        "baseline_a_real_process": summary(real) | {"seconds": baseline_seconds},
+        "by_case": [
+            {
+                "case": c.case,
+                "subjects": c.subjects,
+                "confirmable": c.confirmable,
+                "taxgate_right": c.confirmed_right,
+                "taxgate_wrongful": c.wrong_taxpayer + c.not_confirmable,
+                "baseline_a_right": r.confirmed_right,
+                "baseline_a_wrongful": r.wrong_taxpayer + r.not_confirmable,
+            }
+            for c, r in zip(ours.cases, real.cases, strict=True)
+        ],
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"accuracy-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "by_case"}, indent=2))
+    print("\n| case | subjects | confirmable | taxgate right | taxgate wrongful "
+          "| baseline (a) right | baseline (a) wrongful |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in result["by_case"]:
+        print("| " + " | ".join(str(v) for v in row.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One decision per subject from its candidate pairs: confirm only what is certain."""

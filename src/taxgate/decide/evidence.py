@@ -1,0 +1,121 @@
+"""Per-pair evidence, vectorised: did the address corroborate, and which fields agree exactly.
+
+Equality here is on the normalised values the model compared; an empty value agrees with
+nothing, so missing data never distinguishes one taxpayer from another by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from taxgate.decide.contract import (
+    CITY_EXACT,
+    HOUSE_NUMBER_EXACT,
+    NULL_LEVEL,
+    STREET_LEVEL_FOR,
+    TIN_EXACT,
+    ZIP5_EXACT,
+)
+from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
+
+
+def level(table: pa.Table, comparison: str) -> np.ndarray:
+    """The gamma level of `comparison` per pair, null read as the null level."""
+    column = pc.fill_null(table.column(f"gamma_{comparison}"), NULL_LEVEL)
+    return np.asarray(column.to_numpy(), dtype=np.int64)
+
+
+def equal(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Element-wise equality where a null on either side is False."""
+    return np.asarray(pc.fill_null(pc.equal(left, right), False).to_numpy(), dtype=bool)
+
+
+def address_corroborated(table: pa.Table, address_level: str) -> np.ndarray:
+    """House number exact, street at least at the policy's level, and ZIP or city exact."""
+    house = level(table, "house_number") == HOUSE_NUMBER_EXACT
+    street = level(table, "street_name") >= STREET_LEVEL_FOR[address_level]
+    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
+    return house & street & place
+
+
+def tin_exact(table: pa.Table) -> np.ndarray:
+    return level(table, "tin") == TIN_EXACT
+
+
+def _columns(table: pa.Table, pairs: np.ndarray) -> Callable[[str], pa.ChunkedArray]:
+    index = pa.array(pairs, pa.int64())
+    return lambda name: table.column(name).take(index)
+
+
+def _name_tokens(column: Callable[[str], pa.ChunkedArray], side: str) -> Tokens:
+    """Given and family name tokens as written (middle names are not in `given`)."""
+    return Tokens.of(column(f"given_{side}"), column(f"family_{side}"))
+
+
+def given_agrees(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
+    """For the pairs at `pairs`: the full given name is the same, as written or canonically.
+
+    Canonically means the same set of nickname-resolved given (and middle) tokens, so "PEPE"
+    agrees with "JOSE" and "LUIS JOSE" with "JOSE LUIS"; or the same given and family tokens
+    in another order, so a name sent reversed still agrees. Never a mere overlap.
+    """
+    column = _columns(table, pairs)
+    exact = equal(column("given_l"), column("given_r"))
+    canonical = same_sets(
+        Tokens.of(column("given_tokens_l")), Tokens.of(column("given_tokens_r")), pairs.size
+    )
+    reordered = same_sets(_name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size)
+    return exact | canonical | reordered
+
+
+def given_compatible(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
+    """For the pairs at `pairs`: the taxpayer's name could be the subject's (lenient).
+
+    True when `given_agrees` would be, or when one side's tokens all lie among the other's,
+    as written or canonically: a middle name, or a second surname, more or less (or different)
+    does not tell two people apart.
+    """
+    column = _columns(table, pairs)
+    written = contained_either_way(_name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size)
+    canonical = contained_either_way(
+        Tokens.of(column("given_tokens_l")), Tokens.of(column("given_tokens_r")), pairs.size
+    )
+    return given_agrees(table, pairs) | written | canonical
+
+
+def names_share_a_token(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
+    """For the pairs at `pairs`: subject and taxpayer names have at least one token in common."""
+    index = pa.array(pairs, pa.int64())
+    left = Tokens.of(
+        table.column("given_tokens_l").take(index), table.column("family_l").take(index)
+    )
+    right = Tokens.of(
+        table.column("given_tokens_r").take(index), table.column("family_r").take(index)
+    )
+    return overlap(left, right, pairs.size)
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """Vectorised flags, one entry per candidate pair."""
+
+    corroborated: np.ndarray
+    tin_exact: np.ndarray
+    dob_agrees: np.ndarray
+    suffix_agrees: np.ndarray
+    given_exact: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, address_level: str) -> PairEvidence:
+        return cls(
+            corroborated=address_corroborated(table, address_level),
+            tin_exact=tin_exact(table),
+            dob_agrees=equal(table.column("dob_l"), table.column("dob_r")),
+            suffix_agrees=equal(table.column("suffix_l"), table.column("suffix_r")),
+            given_exact=equal(table.column("given_l"), table.column("given_r")),
+        )

@@ -1,0 +1,181 @@
+"""The decision rules of docs/matching.md section 4: confirm only what is certain.
+
+CONFIRMED needs all of: the best taxpayer's deciding pair reaches `decision.confirm_threshold`;
+it corroborates the requested address; no other taxpayer comes within
+`decision.ambiguity_margin` match-weight points of it (a gap exactly at the margin is within
+it); every housemate or namesake is told apart (taxgate.decide.households); the names share a
+token; no other taxpayer holds the TIN the requester gave. The same with a probability from
+`decision.review_threshold` up to the confirm threshold is REVIEW. Everything else is
+NOT_CONFIRMED, with every reason that applied. A TIN match never stands in for an address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from taxgate.decide.contract import checked_candidates, subject_rows
+from taxgate.decide.evidence import PairEvidence, names_share_a_token
+from taxgate.decide.explanation import Checks, empty_explanation, explanations
+from taxgate.decide.households import Households, households
+from taxgate.decide.outcomes import DECISION_SCHEMA, Decision, DecisionReason
+from taxgate.decide.taxpayers import Taxpayers, any_per
+from taxgate.errors import TaxgateError
+from taxgate.formats.codes import REASON_SEPARATOR
+from taxgate.policy.model import Policy
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+Rows = Sequence[int] | pa.Array | pa.ChunkedArray | pa.Table
+
+
+def decide(
+    candidates: pa.Table, subjects_norm_rows: Rows, policy: Policy, model_sha256: str
+) -> pa.Table:
+    """One decision per subject row that passed the gate (DECISION_SCHEMA), ordered by row.
+
+    `subjects_norm_rows` are the 1-based batch rows that passed the gate, or the normalised
+    subjects table itself (its `row` and `subject_id` columns are used). A subject with no
+    candidate pair is NOT_CONFIRMED (NO_CANDIDATES).
+    """
+    if not _SHA256.match(model_sha256 or ""):
+        raise TaxgateError(
+            "the model SHA-256 is not 64 lower-case hex digits",
+            "Pass the SHA-256 of the model file that scored the candidate pairs.",
+        )
+    rows, ids = subject_rows(subjects_norm_rows)
+    table = checked_candidates(candidates, rows)
+    n = len(rows)
+    if table.num_rows:
+        found = _decide_found(table, policy)
+        at = np.searchsorted(rows, found.column("row").to_numpy())
+    else:
+        found, at = _nothing_found(), np.zeros(0, dtype=np.int64)
+    # Scatter the subjects with candidates into all rows; the others take the null index.
+    index = np.full(n, -1, dtype=np.int64)
+    index[at] = np.arange(len(at))
+    pick = pa.array(index, mask=index < 0)
+    missing = index < 0
+    columns = {name: found.column(name).take(pick) for name in found.column_names}
+    columns["outcome"] = _fill(columns["outcome"], missing, Decision.NOT_CONFIRMED.value)
+    columns["reasons"] = _fill(columns["reasons"], missing, DecisionReason.NO_CANDIDATES.value)
+    columns["explanation"] = _fill(columns["explanation"], missing, empty_explanation())
+    if ids is not None:
+        columns["subject_id"] = pa.array(ids, pa.string())
+    columns["row"] = pa.array(rows, pa.int64())
+    identity = {
+        "policy_version": policy.version,
+        "policy_sha256": policy.sha256,
+        "model_sha256": model_sha256,
+    }
+    for name, value in identity.items():
+        columns[name] = pa.array([value] * n, pa.string())
+    return pa.Table.from_arrays(
+        [columns[f.name].cast(f.type) for f in DECISION_SCHEMA], schema=DECISION_SCHEMA
+    )
+
+
+def _fill(values: pa.Array, where: np.ndarray, value: str) -> pa.Array:
+    return pc.if_else(pa.array(where), pa.scalar(value, values.type), values)
+
+
+def _nothing_found() -> pa.Table:
+    return pa.Table.from_pylist([], schema=DECISION_SCHEMA)
+
+
+def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
+    """The decision columns for the subjects that have candidates, in `Taxpayers.rows` order."""
+    evidence = PairEvidence.of(table, policy.decision.address_level)
+    taxpayers = Taxpayers.of(table, evidence)
+    house = households(table, evidence, taxpayers)
+    outcome, reasons, checks = _judge(table, taxpayers, house, policy)
+    decided = np.isin(outcome, [Decision.CONFIRMED.value, Decision.REVIEW.value])
+    pair_at = taxpayers.decisive[taxpayers.top]
+    pair = pa.array(pair_at, pa.int64())
+    runner = taxpayers.runner
+    has_runner = runner >= 0
+    runner_pair = pa.array(taxpayers.best[np.maximum(runner, 0)], mask=~has_runner)
+    first_pair = pa.array(taxpayers.best[taxpayers.top], pa.int64())
+    return pa.table(
+        {
+            "row": pa.array(taxpayers.rows, pa.int64()),
+            "subject_id": table.column("subject_id").take(first_pair),
+            "outcome": pa.array(outcome, pa.string()),
+            "tin": table.column("tin").take(pa.array(pair_at, mask=~decided)),
+            "address_id": pc.cast(
+                table.column("address_id").take(pa.array(pair_at, mask=~decided)), pa.string()
+            ),
+            "match_probability": table.column("match_probability").take(pair),
+            "match_weight": table.column("match_weight").take(pair),
+            "runner_up_tin": table.column("tin").take(runner_pair),
+            "runner_up_weight": pa.array(taxpayers.weight[np.maximum(runner, 0)], mask=~has_runner),
+            "reasons": reasons,
+            "explanation": explanations(table, taxpayers, house, checks),
+        }
+    )
+
+
+def _judge(
+    table: pa.Table, taxpayers: Taxpayers, house: Households, policy: Policy
+) -> tuple[np.ndarray, pa.Array, Checks]:
+    rules = policy.decision
+    top = taxpayers.top
+    pair = taxpayers.decisive[top]
+    probability = np.asarray(table.column("match_probability").to_numpy(), dtype=np.float64)[pair]
+    weight = np.asarray(table.column("match_weight").to_numpy(), dtype=np.float64)[pair]
+    has_runner = taxpayers.runner >= 0
+    runner_weight = np.where(has_runner, taxpayers.weight[np.maximum(taxpayers.runner, 0)], 0.0)
+    gap = np.where(has_runner, weight - runner_weight, np.inf)
+
+    corroborated = taxpayers.corroborated[top]
+    unambiguous = gap > rules.ambiguity_margin
+    distinguished = house.subjects_ok(taxpayers)
+    named = names_share_a_token(table, pair)
+    not_top = np.ones(taxpayers.count, dtype=bool)
+    not_top[top] = False
+    conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))
+    confirmable = corroborated & unambiguous & distinguished & named & ~conflict
+    confirm = probability >= rules.confirm_threshold
+    review = ~confirm & (probability >= rules.review_threshold)
+
+    outcome = np.full(len(top), Decision.NOT_CONFIRMED.value, dtype=object)
+    outcome[confirmable & confirm] = Decision.CONFIRMED.value
+    outcome[confirmable & review] = Decision.REVIEW.value
+
+    failed = {
+        DecisionReason.BELOW_REVIEW: ~confirm & ~review,
+        DecisionReason.BELOW_CONFIRM: review,
+        DecisionReason.ADDRESS_NOT_CORROBORATED: ~corroborated,
+        DecisionReason.TIN_ONLY: taxpayers.tin_exact[top] & ~corroborated,
+        DecisionReason.TIN_CONFLICT: conflict,
+        DecisionReason.NAME_NOT_CORROBORATED: ~named,
+        DecisionReason.AMBIGUOUS_RUNNER_UP: ~unambiguous,
+        DecisionReason.RELATIVE_NOT_DISTINGUISHED: ~distinguished,
+    }
+    checks = Checks(
+        weight_gap=gap,
+        corroborated=corroborated,
+        unambiguous=unambiguous,
+        relatives_distinguished=distinguished,
+        name_corroborated=named,
+        tin_conflict=conflict,
+    )
+    return outcome, _joined(failed, len(top)), checks
+
+
+def _joined(failed: dict[DecisionReason, np.ndarray], count: int) -> pa.Array:
+    """Reason codes joined per subject, built per distinct combination rather than per row."""
+    bits = np.zeros(count, dtype=np.int64)
+    for bit, mask in enumerate(failed.values()):
+        bits |= mask.astype(np.int64) << bit
+    combinations, inverse = np.unique(bits, return_inverse=True)
+    codes = [code.value for code in failed]
+    text = [
+        REASON_SEPARATOR.join(c for bit, c in enumerate(codes) if combination >> bit & 1) or None
+        for combination in combinations.tolist()
+    ]
+    return pa.array(text, pa.string()).take(pa.array(inverse.reshape(-1), pa.int64()))

@@ -1,0 +1,466 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from taxgate.decide.rules import decide
+from taxgate.errors import TaxgateError
+from taxgate.policy import Policy, default_policy_path, load_policy
+from tests.decide.pairs import MODEL_SHA, pair, person, table
+
+A, B, C = "111111111", "222222222", "333333333"
+STRONG = 30.0  # log2 Bayes factor of a clear match: probability 1 - 1e-9
+CLEAR_GAP = 10.0  # further apart than the shipped ambiguity margin (5)
+
+
+def only(candidates: list[dict], policy: Policy, rows: list[int] | None = None) -> dict:
+    decisions = decide(table(candidates), rows or [1], policy, MODEL_SHA)
+    assert decisions.num_rows == len(rows or [1])
+    return decisions.to_pylist()[0]
+
+
+def reasons(decision: dict) -> set[str]:
+    return set((decision["reasons"] or "").split(";")) - {""}
+
+
+def with_rules(policy: Policy, **changes: object) -> Policy:
+    return policy.model_copy(update={"decision": policy.decision.model_copy(update=changes)})
+
+
+# ---------------------------------------------------------------- address and TIN
+
+
+def test_clear_match_is_confirmed_with_its_taxpayer(policy) -> None:
+    subject = person()
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, address_id=7)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+    assert decision["tin"] == A and decision["address_id"] == "7"
+    assert decision["reasons"] is None
+
+
+def test_right_tin_at_an_address_never_filed_from_is_not_confirmed(policy) -> None:
+    subject = person(tin=A, house_number="9", street_name="ELM ST", zip5="78702")
+    decision = only([pair(subject, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert decision["tin"] is None
+    assert {"TIN_ONLY", "ADDRESS_NOT_CORROBORATED"} <= reasons(decision)
+
+
+def test_a_zip_code_is_not_an_address(policy) -> None:
+    subject = person(tin=A, house_number="9", street_name="ELM ST")  # same ZIP and city only
+    decision = only([pair(subject, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "TIN_ONLY" in reasons(decision)
+
+
+def test_someone_elses_tin_is_not_confirmed(policy) -> None:
+    subject = person(
+        given="PEDRO", family="RUIZ", tin=A, house_number="9", street_name="ELM ST", dob=None
+    )
+    owner = person(given="MEI", family="CHEN", house_number="55", street_name="OAK AVE")
+    decision = only([pair(subject, owner, weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert {"TIN_ONLY", "ADDRESS_NOT_CORROBORATED", "NAME_NOT_CORROBORATED"} <= reasons(decision)
+
+
+def test_a_housemates_tin_under_another_name_is_not_confirmed(policy) -> None:
+    subject = person(given="PEDRO", family="RUIZ", tin=A, dob=None)
+    housemate = person(given="MEI", family="CHEN")  # same address, the TIN is hers
+    decision = only([pair(subject, housemate, weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+
+
+def test_a_tin_held_by_another_taxpayer_blocks_confirmation(policy) -> None:
+    subject = person(tin=B)
+    decision = only(
+        [
+            pair(subject, person(), weight=STRONG, tin=A),
+            pair(subject, person(given="ANA", family="RUIZ", zip5="10001"), weight=5.0, tin=B),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"TIN_CONFLICT"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "corroborated"),
+    [
+        ({"house_number": "125"}, False),
+        ({"street_name": "S MAIN ST"}, False),
+        ({"zip5": "78702"}, True),  # city still agrees
+        ({"zip5": "78702", "city": "ROUND ROCK"}, False),
+    ],
+)
+def test_address_corroboration_needs_house_street_and_zip_or_city(
+    policy, changes, corroborated
+) -> None:
+    decision = only([pair(person(**changes), person(), weight=STRONG, tin=A)], policy)
+    assert (decision["outcome"] == "CONFIRMED") is corroborated
+    assert ("ADDRESS_NOT_CORROBORATED" in reasons(decision)) is not corroborated
+
+
+def test_fuzzy_street_corroborates_only_when_the_policy_says_fuzzy(policy) -> None:
+    subject = person(street_name="N MAIN STR")
+    pairs = [pair(subject, person(), weight=STRONG, tin=A, street_name=1)]
+    assert only(pairs, with_rules(policy, address_level="fuzzy"))["outcome"] == "CONFIRMED"
+    exact = only(pairs, with_rules(policy, address_level="exact"))
+    assert exact["outcome"] == "NOT_CONFIRMED"
+    assert "ADDRESS_NOT_CORROBORATED" in reasons(exact)
+
+
+# ---------------------------------------------------------------- stale addresses
+
+
+def test_stale_address_confirms_on_the_older_record(policy) -> None:
+    subject = person()  # asks about the address the taxpayer filed from years ago
+    moved = person(house_number="2", street_name="OAK ST", zip5="73301", city="DALLAS")
+    decision = only(
+        [
+            pair(subject, person(), weight=STRONG, tin=A, address_id=1),
+            pair(subject, moved, weight=STRONG - CLEAR_GAP, tin=A, address_id=2),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "CONFIRMED"
+    assert decision["address_id"] == "1" and decision["runner_up_tin"] is None
+
+
+def test_a_corroborated_record_of_the_taxpayer_counts_even_if_another_scores_higher(
+    policy,
+) -> None:
+    subject = person()
+    neighbour_number = person(house_number="125")  # same street, ZIP, unit: not corroborated
+    decision = only(
+        [
+            pair(subject, neighbour_number, weight=STRONG + 1, tin=A, address_id=2),
+            pair(subject, person(), weight=STRONG, tin=A, address_id=1),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "CONFIRMED"
+    assert decision["address_id"] == "1" and decision["match_weight"] == STRONG
+
+
+# ---------------------------------------------------------------- relatives and namesakes
+
+
+def twins(subject: dict) -> list[dict]:
+    jose, juan = person(given="JOSE"), person(given="JUAN")  # same dob, family, address
+    return [
+        pair(subject, jose, weight=STRONG, tin=A, address_id=1, given=1),
+        pair(subject, juan, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, given=0),
+    ]
+
+
+def test_twin_is_confirmed_when_the_given_name_tells_them_apart(policy) -> None:
+    decision = only(twins(person(given="JOSE")), policy)
+    assert decision["outcome"] == "CONFIRMED" and decision["tin"] == A
+    assert decision["runner_up_tin"] == B
+
+
+def test_twin_is_not_confirmed_when_the_given_name_does_not(policy) -> None:
+    decision = only(twins(person(given="JSOE")), policy)  # typo: closer to José, not exact
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+def jr_sr(subject: dict, father_suffix: str | None = "SR") -> list[dict]:
+    son = person(given="JOHN", family="SMITH", suffix="JR", dob=date(1990, 6, 1))
+    father = person(given="JOHN", family="SMITH", suffix=father_suffix, dob=date(1962, 2, 3))
+    return [
+        pair(subject, son, weight=STRONG, tin=A, address_id=1),
+        pair(subject, father, weight=STRONG - CLEAR_GAP, tin=B, address_id=2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "dob", "father_suffix", "confirmed"),
+    [
+        ("JR", None, "SR", True),
+        ("JR", None, None, True),  # father filed without a suffix: JR still tells them apart
+        (None, date(1990, 6, 1), "SR", True),
+        (None, None, "SR", False),
+        ("SR", None, "SR", False),  # the son's record does not agree on SR
+        (None, date(1970, 1, 1), "SR", False),  # a dob that neither has
+    ],
+)
+def test_parent_and_child_need_suffix_or_dob(policy, suffix, dob, father_suffix, confirmed):
+    subject = person(given="JOHN", family="SMITH", suffix=suffix, dob=dob)
+    decision = only(jr_sr(subject, father_suffix), policy)
+    assert (decision["outcome"] == "CONFIRMED") is confirmed
+    if not confirmed:
+        assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_namesake_in_the_same_zip_needs_a_distinguishing_field(policy) -> None:
+    elsewhere = {"house_number": "77", "street_name": "PECAN ST"}  # same name, same ZIP
+    for subject_dob, namesake_dob, confirmed in [
+        (None, None, False),
+        (date(1980, 5, 1), None, True),  # the namesake's dob is not on file: not his
+        (date(1980, 5, 1), date(1980, 5, 1), False),
+    ]:
+        subject = person(dob=subject_dob)
+        pairs = [
+            pair(subject, person(), weight=STRONG, tin=A),
+            pair(
+                subject,
+                person(dob=namesake_dob, **elsewhere),
+                weight=STRONG - CLEAR_GAP,
+                tin=B,
+                address_id=2,
+            ),
+        ]
+        assert (only(pairs, policy)["outcome"] == "CONFIRMED") is confirmed
+
+
+def test_every_housemate_must_be_told_apart_not_only_the_runner_up(policy) -> None:
+    subject = person(given="JOSE")
+    cousin = person(given="JOSE")  # same name and dob at the address, ranked third
+    told_apart = twins(subject)
+    assert only(told_apart, policy)["outcome"] == "CONFIRMED"
+    third = pair(subject, cousin, weight=STRONG - 2 * CLEAR_GAP, tin=C, address_id=3)
+    decision = only([*told_apart, third], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+def test_unrelated_taxpayer_elsewhere_needs_no_distinguishing_field(policy) -> None:
+    subject = person(given="JOS", dob=None)  # nothing exact to tell anyone apart with
+    other = person(given="ANA", family="RUIZ", house_number="5", zip5="10001", city="NEW YORK")
+    decision = only(
+        [
+            pair(subject, person(), weight=STRONG, tin=A, given=3),
+            pair(subject, other, weight=STRONG - CLEAR_GAP, tin=B, address_id=2),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "CONFIRMED"
+
+
+# ---------------------------------------------------------------- name variants
+
+
+def test_dropped_second_surname_and_nickname_confirm(policy) -> None:
+    subject = person(given="PEPE", given_tokens=["JOSE"], family="GARCIA", dob=None)
+    spouse = person(given="MARIA", family="LOPEZ", dob=date(1982, 1, 9))  # same address
+    # Only the canonical given name (PEPE -> JOSE) tells the taxpayer from the spouse.
+    decision = only(
+        [
+            pair(subject, person(), weight=STRONG, tin=A, given=2, family=3),
+            pair(subject, spouse, weight=STRONG - 2 * CLEAR_GAP, tin=B, address_id=2),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "CONFIRMED" and decision["tin"] == A
+
+
+def test_reversed_name_still_tells_the_taxpayer_from_the_spouse(policy) -> None:
+    subject = person(given="GARCIA LOPEZ", family="JOSE", dob=None)  # given and family swapped
+    spouse = person(given="MARIA", family="GARCIA LOPEZ", dob=date(1982, 1, 9))
+    pairs = [
+        pair(subject, person(), weight=STRONG, tin=A, given=1, family=1),
+        pair(subject, spouse, weight=STRONG - 2 * CLEAR_GAP, tin=B, address_id=2),
+    ]
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"
+    namesake_twin = person(given="JOSE", family="GARCIA LOPEZ")  # same full name: no help
+    pairs[1] = pair(subject, namesake_twin, weight=STRONG - 2 * CLEAR_GAP, tin=B, address_id=2)
+    assert only(pairs, policy)["outcome"] == "NOT_CONFIRMED"
+
+
+@pytest.mark.parametrize(
+    ("subject_middle", "namesake_middle"),
+    [(None, "THI"), ("THI", "THU"), ("THI", None)],
+)
+def test_a_middle_name_does_not_tell_namesakes_apart(
+    policy, subject_middle, namesake_middle
+) -> None:
+    def with_middle(middle: str | None, **values: object) -> dict:
+        return person(given_tokens=["LINH", middle] if middle else ["LINH"], **values)
+
+    subject = with_middle(subject_middle, given="LINH", family="NGUYEN", dob=None)
+    best = with_middle(subject_middle, given="LINH", family="NGUYEN")
+    namesake = with_middle(namesake_middle, given="LINH", family="NGUYEN")
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A),
+        pair(subject, namesake, weight=STRONG - 2 * CLEAR_GAP, tin=B, address_id=2),
+    ]
+    for p in pairs:  # sent in reversed order, as a requester might
+        p["given_l"], p["family_l"] = "NGUYEN", "LINH"
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+@pytest.mark.parametrize(
+    ("subject", "best", "relative"),
+    [
+        (  # reversed, second surname dropped: written tokens lie within the relative's
+            person(given="GARCIA", given_tokens=["GARCIA"], family="JOSE", dob=None),
+            person(given="JOSE", family="GARCIA"),
+            person(given="JOSE", family="GARCIA LOPEZ"),
+        ),
+        (  # nickname: canonical tokens lie within the relative's compound given name
+            person(given="PEPE", given_tokens=["JOSE"], family="GARCIA", dob=None),
+            person(given="JOSE", family="GARCIA"),
+            person(given="JOSE LUIS", family="GARCIA"),
+        ),
+    ],
+)
+def test_a_relative_whose_name_contains_the_subjects_is_not_told_apart(
+    policy, subject, best, relative
+) -> None:
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, given=2),
+        pair(subject, relative, weight=STRONG - 2 * CLEAR_GAP, tin=B, address_id=2),
+    ]
+    decision = only(pairs, policy)
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+# ---------------------------------------------------------------- ambiguity margin
+
+
+def two_strangers(gap: float) -> list[dict]:
+    subject = person()
+    stranger = person(house_number="8", street_name="ELM ST", family="PEREZ")
+    return [
+        pair(subject, person(), weight=STRONG, tin=A),
+        pair(subject, stranger, weight=STRONG - gap, tin=B, address_id=2),
+    ]
+
+
+def test_runner_up_exactly_at_the_margin_is_ambiguous(policy) -> None:
+    decision = only(two_strangers(policy.decision.ambiguity_margin), policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"AMBIGUOUS_RUNNER_UP"}
+    assert decision["runner_up_tin"] == B
+
+
+def test_runner_up_just_inside_the_margin_is_ambiguous(policy) -> None:
+    decision = only(two_strangers(policy.decision.ambiguity_margin - 0.01), policy)
+    assert reasons(decision) == {"AMBIGUOUS_RUNNER_UP"}
+
+
+def test_runner_up_just_outside_the_margin_is_not(policy) -> None:
+    decision = only(two_strangers(policy.decision.ambiguity_margin + 0.01), policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
+def test_equal_best_taxpayers_are_ambiguous(policy) -> None:
+    decision = only(two_strangers(0.0), policy)
+    assert decision["outcome"] == "NOT_CONFIRMED" and decision["tin"] is None
+
+
+def test_several_records_of_one_taxpayer_are_not_a_runner_up(policy) -> None:
+    subject = person()
+    decision = only(
+        [
+            pair(subject, person(), weight=STRONG, tin=A, address_id=1),
+            pair(subject, person(unit="4B"), weight=STRONG - 0.5, tin=A, address_id=2),
+        ],
+        policy,
+    )
+    assert decision["outcome"] == "CONFIRMED" and decision["runner_up_tin"] is None
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def at_probability(probability: float) -> list[dict]:
+    return [pair(person(), person(), weight=STRONG, tin=A, probability=probability)]
+
+
+def test_thresholds_are_inclusive_and_bands_are_right(policy) -> None:
+    confirm, review = policy.decision.confirm_threshold, policy.decision.review_threshold
+    step = 1e-9
+    assert only(at_probability(confirm), policy)["outcome"] == "CONFIRMED"
+    below = only(at_probability(confirm - step), policy)
+    assert below["outcome"] == "REVIEW" and below["tin"] == A
+    assert reasons(below) == {"BELOW_CONFIRM"}
+    assert only(at_probability(review), policy)["outcome"] == "REVIEW"
+    low = only(at_probability(review - step), policy)
+    assert low["outcome"] == "NOT_CONFIRMED" and low["tin"] is None
+    assert reasons(low) == {"BELOW_REVIEW"}
+
+
+def test_review_band_without_address_is_not_confirmed(policy) -> None:
+    middle = (policy.decision.confirm_threshold + policy.decision.review_threshold) / 2
+    subject = person(house_number="9")
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, probability=middle)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert {"BELOW_CONFIRM", "ADDRESS_NOT_CORROBORATED"} <= reasons(decision)
+
+
+def test_thresholds_come_from_the_policy_file(tmp_path: Path) -> None:
+    text = default_policy_path().read_text(encoding="utf-8")
+    stricter = tmp_path / "policy.toml"
+    stricter.write_text(
+        text.replace("confirm_threshold = 0.99", "confirm_threshold = 0.9999"), encoding="utf-8"
+    )
+    pairs = at_probability(0.999)
+    assert only(pairs, load_policy())["outcome"] == "CONFIRMED"
+    assert only(pairs, load_policy(stricter))["outcome"] == "REVIEW"
+
+
+# ---------------------------------------------------------------- the decision record
+
+
+def test_decisions_carry_policy_and_model_identity(policy) -> None:
+    decisions = decide(
+        table([pair(person(), person(), weight=STRONG, tin=A)]), [1, 2], policy, MODEL_SHA
+    )
+    assert decisions.column("policy_sha256").to_pylist() == [policy.sha256] * 2
+    assert decisions.column("policy_version").to_pylist() == [policy.version] * 2
+    assert decisions.column("model_sha256").to_pylist() == [MODEL_SHA] * 2
+
+
+def test_a_decision_without_a_model_hash_is_refused(policy) -> None:
+    with pytest.raises(TaxgateError, match="model SHA-256"):
+        decide(table([]), [1], policy, "")
+
+
+def test_one_decision_per_gated_subject_in_row_order(policy) -> None:
+    subject = person()
+    pairs = [
+        pair(subject, person(), weight=STRONG, tin=A, row=5, subject_id="S-5"),
+        pair(subject, person(), weight=STRONG, tin=A, row=2, subject_id="S-2"),
+    ]
+    gated = pa.table({"row": [5, 3, 2], "subject_id": ["S-5", "S-3", "S-2"]})
+    decisions = decide(table(pairs), gated, policy, MODEL_SHA).to_pylist()
+    assert [(d["row"], d["subject_id"], d["outcome"]) for d in decisions] == [
+        (2, "S-2", "CONFIRMED"),
+        (3, "S-3", "NOT_CONFIRMED"),
+        (5, "S-5", "CONFIRMED"),
+    ]
+    assert decisions[1]["reasons"] == "NO_CANDIDATES"
+
+
+def test_pairs_for_a_subject_the_gate_rejected_are_refused(policy) -> None:
+    pairs = [pair(person(), person(), weight=STRONG, tin=A, row=4)]
+    with pytest.raises(TaxgateError, match="not among the subjects that passed the gate"):
+        decide(table(pairs), [1, 2], policy, MODEL_SHA)
+
+
+def test_candidates_missing_a_contract_column_are_refused(policy) -> None:
+    pairs = table([pair(person(), person(), weight=STRONG, tin=A)]).drop_columns(["gamma_zip5"])
+    with pytest.raises(TaxgateError, match="gamma_zip5"):
+        decide(pairs, [1], policy, MODEL_SHA)
+
+
+def test_explanation_lists_top_candidates_with_field_levels_and_weights(policy) -> None:
+    decision = only(twins(person(given="JOSE")), policy)
+    document = json.loads(decision["explanation"])
+    assert [c["tin"] for c in document["candidates"]] == [A, B]
+    runner_up = document["candidates"][1]
+    assert runner_up["levels"]["given"] == 0
+    assert runner_up["weights"]["given"] == pytest.approx(-3.0)
+    assert runner_up["weights"]["dob"] == pytest.approx(5.0)
+    assert document["candidates"][1]["household"] is True
+    assert document["checks"]["weight_gap"] == pytest.approx(CLEAR_GAP)
+    assert "JOSE" not in decision["explanation"]  # no compared values in the record
