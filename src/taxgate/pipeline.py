@@ -107,8 +107,8 @@ def process_batch(
             pairs = candidates(chunk, home, backend)
         with _timed(seconds, "decide chunk", announce):
             parts.append(decide(pairs, chunk, policy, model))
-        seconds["match"] += seconds.pop("match chunk")
-        seconds["decide"] += seconds.pop("decide chunk")
+        seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
+        seconds["decide"] = round(seconds["decide"] + seconds.pop("decide chunk"), 2)
         if progress:
             progress(start + chunk.num_rows, subjects.num_rows)
         del pairs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import warnings
@@ -35,6 +36,8 @@ def test_spark_gives_the_same_pairs_and_weights(
     reason = _spark_missing()
     if reason:
         message = f"SPARK BACKEND NOT TESTED: {reason}"
+        if os.environ.get("TAXGATE_REQUIRE_SPARK"):
+            pytest.fail(f"{message}; TAXGATE_REQUIRE_SPARK is set, so this is an error")
         warnings.warn(message, stacklevel=1)
         pytest.skip(message)
     subjects = subjects_norm.slice(0, SPARK_SUBJECTS)

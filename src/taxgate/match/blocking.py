@@ -35,9 +35,9 @@ def comparison_counts(
         con.close()
     return [
         {
-            "rule": " AND ".join(keys),
+            "rule": label,
             "marginal": int(r["marginal_comparison_count"]),
             "cumulative": int(r["cumulative_comparison_count"]),
         }
-        for keys, r in zip(model.BLOCKING_KEYS, records, strict=True)
+        for label, r in zip(model.blocking_rule_labels(), records, strict=True)
     ]

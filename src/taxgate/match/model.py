@@ -13,6 +13,7 @@ from typing import Any
 from splink import SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
+from splink.blocking_rule_library import CustomRule
 from splink.internals.column_expression import ColumnExpression
 from splink.internals.comparison_creator import ComparisonCreator
 
@@ -173,8 +174,17 @@ def comparisons() -> list[ComparisonCreator]:
     return [built[name] for name in COMPARISONS]
 
 
+# A request with given and family names swapped ("Kumar Prisha" for Prisha Kumar) meets its
+# taxpayer and that taxpayer's namesakes only when the sides' name columns are crossed.
+REVERSED_NAME_RULE = "l.zip5 = r.zip5 AND l.given_phonetic = r.family_phonetic"
+
+
 def blocking_rules() -> list[Any]:
-    return [block_on(*keys) for keys in BLOCKING_KEYS]
+    return [*(block_on(*keys) for keys in BLOCKING_KEYS), CustomRule(REVERSED_NAME_RULE)]
+
+
+def blocking_rule_labels() -> list[str]:
+    return [*(" AND ".join(keys) for keys in BLOCKING_KEYS), REVERSED_NAME_RULE]
 
 
 def settings(link_type: str = "link_only") -> SettingsCreator:
