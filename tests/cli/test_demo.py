@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from taxgate.cli.main import app
 
 
-def test_demo_builds_verifies_gates_and_scores(tmp_path) -> None:
+def test_demo_runs_every_stage_and_scores_it(tmp_path) -> None:
     result = CliRunner().invoke(
         app,
         ["demo", "--people", "3000", "--subjects", "400", "--seed", "3", "--home", str(tmp_path)],
@@ -23,3 +23,10 @@ def test_demo_builds_verifies_gates_and_scores(tmp_path) -> None:
     subjects, right, *errors = all_row.groups()
     assert subjects == right == "400" and errors == ["0", "0", "0"]
     assert (tmp_path / "world" / "truth.csv").exists()
+    # Every later stage ran: a signed response, scored against the truth.
+    assert "signed response:" in result.output
+    assert (tmp_path / "answer" / "response.json").exists()
+    wrongful = re.findall(
+        r"wrongful: (?:wrong taxpayer|not confirmable)\s+│\s+(\d+)", result.output
+    )
+    assert wrongful == ["0", "0"], result.output

@@ -6,22 +6,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
 import typer
 from rich.table import Table
 
 from taxgate.cli.console import console, progress_bar
 from taxgate.cli.gate import print_summary
+from taxgate.cli.process import outcome_table
 from taxgate.cli.world import summary_table
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.signing import verify_manifest_file
 from taxgate.formats.tables import read_table
-from taxgate.gate.run import run_gate
 from taxgate.ledger.engine import make_engine
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.secret import load_or_create_secret
+from taxgate.match.master import load_filings
+from taxgate.match.train import train
+from taxgate.pipeline import ProcessResult, process_batch
 from taxgate.policy import load_policy
 from taxgate.world import WorldConfig, build_world
-from taxgate.world.evaluate import GateScore, score_gate
+from taxgate.world.evaluate import GateScore, OutcomeScore, score_gate, score_outcomes
 
 DEMO_PEOPLE = 20_000
 DEMO_SUBJECTS = 2_000
@@ -40,7 +44,7 @@ def demo(
         None, "--home", help="Keep everything here instead of a temporary directory."
     ),
 ) -> None:
-    """Build a synthetic world, verify its signed batch, run the gate, score it against truth.
+    """Build a synthetic world and run every stage on it, scored against the ground truth.
 
     Example: taxgate demo --people 20000 --subjects 2000
     """
@@ -84,27 +88,78 @@ def _run(people: int, subjects: int, present_fraction: float, seed: int, home: P
         "subjects file digest and count match."
     )
 
-    console.rule("[bold]3. The statutory gate")
-    history = SqlGateHistory(make_engine(f"sqlite:///{home / 'ledger.sqlite3'}"))
+    console.rule("[bold]3. The master index and the model")
     with progress_bar() as bar:
-        task = bar.add_task("gate", total=summary.subjects)
-        result = run_gate(
-            summary.paths.manifest,
-            load_keyring(keyring),
-            load_policy(),
-            history,
-            load_or_create_secret(home),
-            keyring_source=str(keyring),
-            progress=lambda done, total: bar.update(task, completed=done),
+        task = bar.add_task("filings", total=None)
+        loaded = load_filings(
+            [summary.paths.filings],
+            home,
+            lambda done, total: bar.update(task, completed=done, total=total),
         )
-    print_summary(result)
-    if result.verdicts is not None:
-        score = score_gate(read_table(summary.paths.truth, "truth"), result.verdicts)
-        console.print(score_table(score))
-    console.print(
-        "Matching, decision, disclosure and the ledger are not built yet; "
-        "the demo ends after the gate."
+    console.print(f"{loaded.filings:,} filings of {loaded.taxpayers:,} taxpayers loaded.")
+    with console.status("training the model (u by random sampling, m by EM)"):
+        model = train(home, seed)
+    console.print(f"model {model.sha256[:16]}... trained; card: {model.card}")
+
+    console.rule("[bold]4. Gate, match, decide, disclose")
+    disclosing_key = next(
+        p.with_name(p.name.replace(".pub.json", ".key"))
+        for p in summary.paths.keys.glob("*.pub.json")
+        if p.name.startswith(summary.disclosing_key_id.replace(":", "_"))
     )
+    with console.status("processing the batch") as status:
+        result = process_batch(
+            summary.paths.manifest,
+            home=home,
+            keyring=load_keyring(keyring),
+            policy=load_policy(),
+            history=SqlGateHistory(make_engine(f"sqlite:///{home / 'ledger.sqlite3'}")),
+            secret=load_or_create_secret(home),
+            key_path=disclosing_key,
+            out=home / "answer",
+            keyring_source=str(keyring),
+            announce=lambda stage: status.update(f"{stage}..."),
+        )
+    print_summary(result.gate)
+    truth = read_table(summary.paths.truth, "truth")
+    if result.gate.verdicts is not None:
+        console.print(score_table(score_gate(truth, result.gate.verdicts)))
+    if result.decisions is None:
+        raise typer.Exit(1)
+    console.print(outcome_table(result))
+    if result.response_manifest is None:
+        console.print(f"{result.review_queue} decision(s) await review; no response released.")
+        return
+    console.print(f"signed response: {result.response_manifest}")
+    console.print(accuracy_table(score_outcomes(truth, outcomes(result))))
+
+
+def outcomes(result: ProcessResult) -> pa.Table:
+    """Each subject's released outcome with the taxpayer it was confirmed to (for scoring)."""
+    decisions = result.decisions
+    tin_by_row = dict(
+        zip(decisions.column("row").to_pylist(), decisions.column("tin").to_pylist(), strict=True)
+    )
+    responses = result.responses
+    return pa.table(
+        {
+            "subject_id": responses.column("subject_id"),
+            "outcome": responses.column("outcome"),
+            "tin": [tin_by_row.get(i) for i in range(1, responses.num_rows + 1)],
+        }
+    )
+
+
+def accuracy_table(score: OutcomeScore) -> Table:
+    table = Table(title="disclosures against the ground truth")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("confirmable subjects (truth)", f"{score.total('confirmable'):,}")
+    table.add_row("confirmed to the right taxpayer", f"{score.total('confirmed_right'):,}")
+    table.add_row("recall", f"{score.recall:.3f}")
+    table.add_row("wrongful: wrong taxpayer", _flag(score.total("wrong_taxpayer")))
+    table.add_row("wrongful: not confirmable", _flag(score.total("not_confirmable")))
+    return table
 
 
 def score_table(score: GateScore) -> Table:
