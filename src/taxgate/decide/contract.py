@@ -13,19 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.errors import TaxgateError
-
-COMPARISONS = (
-    "given",
-    "family",
-    "dob",
-    "tin",
-    "house_number",
-    "street_name",
-    "unit",
-    "zip5",
-    "city",
-)
-"""Every comparison of the model, in the order an explanation lists them."""
+from taxgate.match.model import COMPARISONS  # the matcher's comparisons, in explanation order
 
 NULL_LEVEL = -1
 HOUSE_NUMBER_EXACT = 1
