@@ -51,13 +51,15 @@ def demo(
     temporary = home is None
     home = Path(tempfile.mkdtemp(prefix="taxgate-demo-")) if home is None else home
     try:
-        _run(people, subjects, present_fraction, seed, home)
+        _run(people, subjects, present_fraction, seed, home, keep=not temporary)
     finally:
         if temporary:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def _run(people: int, subjects: int, present_fraction: float, seed: int, home: Path) -> None:
+def _run(
+    people: int, subjects: int, present_fraction: float, seed: int, home: Path, *, keep: bool
+) -> None:
     console.rule("[bold]1. The synthetic world")
     config = WorldConfig(
         people=people, subjects=subjects, present_fraction=present_fraction, seed=seed
@@ -130,7 +132,8 @@ def _run(people: int, subjects: int, present_fraction: float, seed: int, home: P
     if result.response_manifest is None:
         console.print(f"{result.review_queue} decision(s) await review; no response released.")
         return
-    console.print(f"signed response: {result.response_manifest}")
+    kept = "" if keep else " (in a temporary home, removed at exit; --home DIR keeps it)"
+    console.print(f"signed response: {result.response_manifest}{kept}")
     console.print(accuracy_table(score_outcomes(truth, outcomes(result))))
 
 
