@@ -40,18 +40,18 @@ def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
 
 
 def outcomes_of(answer: Path) -> pa.Table:
-    responses = read_table(answer / "responses.csv", "responses")
-    decisions = pq.read_table(answer / "decisions.parquet")
-    tin_by_row = dict(
-        zip(decisions.column("row").to_pylist(), decisions.column("tin").to_pylist(), strict=True)
-    )
-    return pa.table(
-        {
-            "subject_id": responses.column("subject_id"),
-            "outcome": responses.column("outcome"),
-            "tin": [tin_by_row.get(i + 1) for i in range(responses.num_rows)],
-        }
-    )
+    """Released outcomes per batch row; a decision still awaiting review releases nothing."""
+    verdicts = pq.read_table(answer / "verdicts.parquet")
+    decisions = {r["row"]: r for r in pq.read_table(answer / "decisions.parquet").to_pylist()}
+    outcome, tin = [], []
+    for row, proceed in zip(
+        verdicts.column("row").to_pylist(), verdicts.column("proceed").to_pylist(), strict=True
+    ):
+        decided = decisions.get(row) if proceed else None
+        confirmed = decided is not None and decided["outcome"] == "CONFIRMED"
+        outcome.append("CONFIRMED" if confirmed else "REJECTED" if not proceed else "NOT_CONFIRMED")
+        tin.append(decided["tin"] if confirmed else None)
+    return pa.table({"subject_id": verdicts.column("subject_id"), "outcome": outcome, "tin": tin})
 
 
 def summary(score: OutcomeScore) -> dict[str, float]:
@@ -95,7 +95,7 @@ def main() -> None:
         for p in (world / "keys").glob("*.pub.json")
         if '"Disclosing Agency"' in p.read_text()
     )
-    for stale in (answer / "response.json", home / "ledger.sqlite3"):
+    for stale in (answer / "response.json", answer / "review-queue.csv", home / "ledger.sqlite3"):
         stale.unlink(missing_ok=True)
     timings["process"] = run(["process", str(world / "batch" / "manifest.json"), "--home",
                               str(home), "--key", str(key), "--out", str(answer)])  # fmt: skip
@@ -107,8 +107,12 @@ def main() -> None:
     real = score_outcomes(truth, baseline_a(subjects, master_path(home)))
     baseline_seconds = round(time.perf_counter() - started, 1)
 
+    review_file = answer / "review-queue.csv"
     result = {
         "world": tag,
+        "awaiting_review": max(0, len(review_file.read_text().splitlines()) - 1)
+        if review_file.exists()
+        else 0,
         "seconds_and_peak_mib": timings,
         "stage_seconds": json.loads((answer / "timings.json").read_text())
         if (answer / "timings.json").exists()
