@@ -81,7 +81,7 @@ def process_batch(
     out: Path,
     backend: Backend = "duckdb",
     keyring_source: str = "the keyring",
-    chunk_subjects: int = 20_000,
+    chunk_subjects: int,
     announce: Stage | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessResult:

@@ -14,6 +14,7 @@ from taxgate.cli.console import console, progress_bar
 from taxgate.cli.gate import print_summary
 from taxgate.cli.process import outcome_table
 from taxgate.cli.world import summary_table
+from taxgate.config import get_settings
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.signing import verify_manifest_file
 from taxgate.formats.tables import read_table
@@ -120,6 +121,7 @@ def _run(
             key_path=disclosing_key,
             out=home / "answer",
             keyring_source=str(keyring),
+            chunk_subjects=get_settings().match_chunk_subjects,
             announce=lambda stage: status.update(f"{stage}..."),
         )
     print_summary(result.gate)

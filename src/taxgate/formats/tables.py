@@ -404,28 +404,26 @@ def _decode(value: bytes | None, i: int, name: str, path: Path) -> str | None:
         ) from exc
 
 
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_INT = re.compile(r"^\s*[+-]?\d{1,18}\s*$")  # 18 digits always fit in int64
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _parse_scalar(value: str, field: pa.Field, path: Path, row: int) -> int | date:
     text = str(value).strip()
     if pa.types.is_integer(field.type):
-        if _INT.match(text) and len(text) < 19:
+        if _INT.match(text):
             return int(text)
         what = "a whole number"
     else:
-        try:
-            return date.fromisoformat(text) if len(text) == 10 else _bad()
-        except ValueError:
-            pass
+        if _ISO_DATE.match(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
         what = "a date YYYY-MM-DD"
     raise FormatError(
         f"value {value!r} is not {what}", _FIX_FORMAT, file=path, row=row, field=field.name
     )
-
-
-def _bad() -> date:
-    raise ValueError
 
 
 def _validate_rows(table: pa.Table, path: Path, kind: str) -> None:
