@@ -1,5 +1,5 @@
 """Accuracy and speed of the whole pipeline against the world's truth, beside the real process's
-rules (baseline a).
+rules (baseline a) and a plain Splink model (baseline b).
 
     python bench/accuracy_bench.py --people 1000000 --subjects 100000 --present-fraction 0.3
 
@@ -20,9 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from baselines import baseline_a
+from baselines import baseline_a, baseline_b
 from taxgate.formats.tables import read_table
 from taxgate.match.master import master_path
+from taxgate.policy import load_policy
 from taxgate.world.evaluate import OutcomeScore, score_outcomes
 
 RESULTS = Path(__file__).parent / "results"
@@ -106,6 +107,12 @@ def main() -> None:
     subjects = read_table(world / "batch" / "subjects.csv", "subjects")
     real = score_outcomes(truth, baseline_a(subjects, master_path(home)))
     baseline_seconds = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    threshold = load_policy().decision.confirm_threshold
+    plain = score_outcomes(
+        truth, baseline_b(subjects, pq.read_table(world / "filings.parquet"), threshold, args.seed)
+    )
+    plain_seconds = round(time.perf_counter() - started, 1)
 
     review_file = answer / "review-queue.csv"
     result = {
@@ -119,6 +126,7 @@ def main() -> None:
         else None,
         "taxgate": summary(ours),
         "baseline_a_real_process": summary(real) | {"seconds": baseline_seconds},
+        "baseline_b_plain_splink": summary(plain) | {"seconds": plain_seconds},
         "by_case": [
             {
                 "case": c.case,
@@ -128,16 +136,19 @@ def main() -> None:
                 "taxgate_wrongful": c.wrong_taxpayer + c.not_confirmable,
                 "baseline_a_right": r.confirmed_right,
                 "baseline_a_wrongful": r.wrong_taxpayer + r.not_confirmable,
+                "baseline_b_right": b.confirmed_right,
+                "baseline_b_wrongful": b.wrong_taxpayer + b.not_confirmable,
             }
-            for c, r in zip(ours.cases, real.cases, strict=True)
+            for c, r, b in zip(ours.cases, real.cases, plain.cases, strict=True)
         ],
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"accuracy-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "by_case"}, indent=2))
     print("\n| case | subjects | confirmable | taxgate right | taxgate wrongful "
-          "| baseline (a) right | baseline (a) wrongful |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "| baseline (a) right | baseline (a) wrongful | baseline (b) right "
+          "| baseline (b) wrongful |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in result["by_case"]:
         print("| " + " | ".join(str(v) for v in row.values()) + " |")
 

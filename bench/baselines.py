@@ -4,14 +4,22 @@
 family name match a filer and the address field is not blank (placeholders pass); requests
 without a TIN are disclosed when the exact normalised name and street address match an address
 the filer used. No gate, no ambiguity check: this is the behaviour the court counted.
+
+(b) A plain Splink model: the comparison library's default comparisons on the raw fields
+(lower-cased and trimmed, nothing else), trained the textbook way (u by random sampling, m by
+EM), and the best pair per subject confirmed at the policy's confirm threshold. No gate, no
+address corroboration, no ambiguity or relatives rule: what matching alone would disclose.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from taxgate.normalize.records import normalise
 
@@ -56,3 +64,77 @@ def baseline_a(subjects: pa.Table, master: Path) -> pa.Table:
         return con.execute(BASELINE_A_SQL).to_arrow_table()
     finally:
         con.close()
+
+
+BASELINE_B_COLUMNS = ("given_name", "family_name", "date_of_birth", "tin", "street", "city", "zip")
+# Textbook settings, not tuned on the world: a million random pairs for u, and a prior from
+# the pairs that agree on TIN and family name, assumed to find seven matches in ten.
+BASELINE_B_U_PAIRS = 1e6
+BASELINE_B_PRIOR_RECALL = 0.7
+ZIP5 = 5
+
+
+def _plain(table: pa.Table, con: duckdb.DuckDBPyConnection, name: str, ids: str) -> None:
+    """Register `name`: the compared fields lower-cased and trimmed, dates as ISO text."""
+    con.register(f"{name}_in", table)
+    fields = ", ".join(
+        f"nullif(lower(trim(CAST({c} AS VARCHAR))), '') AS {c}"
+        if c != "zip"
+        else f"nullif(left(trim(CAST(zip AS VARCHAR)), {ZIP5}), '') AS zip"
+        for c in BASELINE_B_COLUMNS
+    )
+    con.execute(f"CREATE TABLE {name} AS SELECT {ids} AS unique_id, {fields} FROM {name}_in")
+
+
+def baseline_b(subjects: pa.Table, filings: pa.Table, confirm_threshold: float, seed: int):
+    """Outcomes (row, subject_id, outcome, tin) of a plain Splink link with default comparisons."""
+    con = duckdb.connect()
+    raw = subjects.append_column("row", pa.array(range(1, subjects.num_rows + 1), pa.int64()))
+    _plain(raw, con, "subjects_plain", "row")
+    _plain(filings, con, "filings_plain", "row_number() OVER ()")
+    settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=[
+            cl.NameComparison("given_name"),
+            cl.NameComparison("family_name"),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=True),
+            cl.ExactMatch("tin"),
+            cl.LevenshteinAtThresholds("street"),
+            cl.ExactMatch("city"),
+            cl.ExactMatch("zip"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("tin"),
+            block_on("family_name", "zip"),
+            block_on("given_name", "date_of_birth"),
+        ],
+        retain_matching_columns=True,
+    )
+    db_api = DuckDBAPI(con)
+    left, right = db_api.register("subjects_plain"), db_api.register("filings_plain")
+    linker = Linker([left, right], settings, log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("tin", "family_name")], recall=BASELINE_B_PRIOR_RECALL
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=BASELINE_B_U_PAIRS, seed=seed)
+    for keys in (("family_name", "zip"), ("given_name", "date_of_birth")):
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*keys))
+    pairs = linker.inference.predict().physical_name  # a table on `con`
+    return con.execute(
+        f"""
+        WITH best AS (
+            SELECT p.unique_id_l AS row, p.tin_r AS tin, p.match_probability,
+                   row_number() OVER (PARTITION BY p.unique_id_l
+                                      ORDER BY p.match_probability DESC, p.tin_r) AS rank
+            FROM {pairs} p
+        )
+        SELECT s.unique_id AS row, s_in.subject_id,
+               CASE WHEN b.match_probability >= {confirm_threshold}
+                    THEN 'CONFIRMED' ELSE 'NOT_CONFIRMED' END AS outcome,
+               CASE WHEN b.match_probability >= {confirm_threshold} THEN b.tin END AS tin
+        FROM subjects_plain s
+        JOIN subjects_plain_in s_in ON s_in.row = s.unique_id
+        LEFT JOIN best b ON b.row = s.unique_id AND b.rank = 1
+        ORDER BY s.unique_id
+        """
+    ).to_arrow_table()

@@ -28,8 +28,8 @@ VALUES = (
     "city",
 )
 TOP_LEVEL = {
-    "given": 4,
-    "family": 4,
+    "given": 8,
+    "family": 8,
     "dob": 3,
     "tin": 2,
     "house_number": 1,

@@ -29,7 +29,7 @@ def test_table_shows_each_candidate_and_each_field_level_and_weight(policy) -> N
     text = render(decision)
     assert f"#1 {A}" in text and f"#2 {B}" in text
     given_line = next(line for line in text.splitlines() if line.lstrip("│ ").startswith("given"))
-    assert "4  +5.00" in given_line and "0  -3.00" in given_line
+    assert "8  +5.00" in given_line and "0  -3.00" in given_line
     assert "CONFIRMED" in text and MODEL_SHA[:12] in text
 
 

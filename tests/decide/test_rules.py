@@ -170,6 +170,87 @@ def test_twin_is_not_confirmed_when_the_given_name_does_not(policy) -> None:
     assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
 
 
+# Gamma levels of the shipped model (docs/matching.md) used by the relatives rules below.
+GIVEN_CLOSE, GIVEN_ONE_TOKEN, GIVEN_LOOSE, ELSE = 5, 3, 1, 0
+DOB_ONE_EDIT = 2
+SURNAME_DROPPED = 6
+
+
+def test_a_typo_still_tells_the_subject_from_a_housemate_with_another_name(policy) -> None:
+    subject = person(given="DMINIQUE", family="ROWE", dob=None)
+    best = person(given="DOMINIQUE", family="ROWE")
+    other = person(given="EMILY", family="ROWE", dob=date(1970, 1, 20))
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, given=GIVEN_CLOSE),
+        pair(subject, other, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, given=ELSE),
+    ]
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"
+    exact = only(pairs, with_rules(policy, relatives_level="exact"))
+    assert reasons(exact) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+def test_a_typo_does_not_tell_apart_a_housemate_whose_name_is_close_too(policy) -> None:
+    subject = person(given="DMINIQUE", family="ROWE", dob=None)
+    pairs = [
+        pair(subject, person(given="DOMINIQUE", family="ROWE"), weight=STRONG, tin=A,
+             given=GIVEN_CLOSE),
+        pair(subject, person(given="DOMINIC", family="ROWE"), weight=STRONG - CLEAR_GAP, tin=B,
+             address_id=2, given=GIVEN_LOOSE),
+    ]  # fmt: skip
+    assert reasons(only(pairs, policy)) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+@pytest.mark.parametrize(
+    ("other_dob", "other_level", "confirmed"),
+    [
+        (date(1955, 3, 3), ELSE, True),  # born another time: the near-miss date tells apart
+        (None, -1, False),  # birth date not on file: could be the subject's
+        (date(1980, 5, 2), DOB_ONE_EDIT, False),  # as close as the best's
+    ],
+)
+def test_a_date_of_birth_one_edit_off_tells_apart_only_a_clearly_different_one(
+    policy, other_dob, other_level, confirmed
+) -> None:
+    subject = person(given="JOSE", dob=date(1980, 5, 10))
+    best = person(given="JOSE", dob=date(1980, 5, 1))
+    father = person(given="JOSE", dob=other_dob)
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, dob=DOB_ONE_EDIT),
+        pair(subject, father, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, dob=other_level),
+    ]
+    assert (only(pairs, policy)["outcome"] == "CONFIRMED") is confirmed
+
+
+def test_the_housemate_bearing_the_subjects_given_name_outweighs_a_shared_birthday(
+    policy,
+) -> None:
+    twin_day = date(1995, 7, 14)
+    subject = person(given="MARIA GUADALUPE", family="OCAMPO", dob=twin_day)
+    sister = person(given="MARIA EUGENIA", family="OCAMPO GUERRERO", dob=twin_day)
+    named = person(given="MARIA GUADALUPE", family="OCAMPO GUERRERO", dob=None)
+    pairs = [
+        pair(subject, sister, weight=STRONG, tin=A, given=7, family=SURNAME_DROPPED),
+        pair(
+            subject, named, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, family=SURNAME_DROPPED
+        ),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
+def test_a_housemate_named_as_the_subjects_middle_name_is_not_told_apart(policy) -> None:
+    subject = person(given="HUU", given_tokens=["HUU", "MINH"], family="LE", dob=None)
+    best = person(given="MINH", given_tokens=["MINH", "HUU"], family="LE")
+    other = person(given="MINH", given_tokens=["MINH", "SULLIVAN"], family="LE")
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, given=6),
+        pair(subject, other, weight=STRONG - CLEAR_GAP, tin=B, address_id=2,
+             given=GIVEN_ONE_TOKEN),
+    ]  # fmt: skip
+    assert reasons(only(pairs, policy)) == {"RELATIVE_NOT_DISTINGUISHED"}
+
+
 def jr_sr(subject: dict, father_suffix: str | None = "SR") -> list[dict]:
     son = person(given="JOHN", family="SMITH", suffix="JR", dob=date(1990, 6, 1))
     father = person(given="JOHN", family="SMITH", suffix=father_suffix, dob=date(1962, 2, 3))
@@ -258,6 +339,20 @@ def test_dropped_second_surname_and_nickname_confirm(policy) -> None:
         policy,
     )
     assert decision["outcome"] == "CONFIRMED" and decision["tin"] == A
+
+
+def test_another_family_name_at_the_address_is_not_the_subject(policy) -> None:
+    subject = person(given="JOSE ANTONIO", given_tokens=["JOSE", "ANTONIO"], family="PAEZ RIVERA")
+    lodger = person(given="JOSE MANUEL", given_tokens=["JOSE", "MANUEL"], family="GARCIA ROJAS")
+    decision = only([pair(subject, lodger, weight=STRONG, tin=A, given=7)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+
+
+def test_a_reversed_name_corroborates_even_where_the_family_field_disagrees(policy) -> None:
+    subject = person(given="GARCIA LOPEZ", family="JOSE", dob=None)
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, given=0, family=0)], policy)
+    assert decision["outcome"] == "CONFIRMED"
 
 
 def test_reversed_name_still_tells_the_taxpayer_from_the_spouse(policy) -> None:

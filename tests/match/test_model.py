@@ -14,7 +14,7 @@ from taxgate.errors import TaxgateError
 from taxgate.match.master import MASTER_FILE
 from taxgate.match.model import COMPARISONS
 from taxgate.match.train import CARD_FILE, MODEL_FILE, load_model, model_sha256, train
-from tests.match.conftest import SEED, TEST_U_PAIRS
+from tests.worlds import SEED, TEST_U_PAIRS
 
 
 def test_same_seed_same_model_bytes(trained_home: Path, tmp_path: Path) -> None:

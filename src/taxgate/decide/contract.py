@@ -16,6 +16,9 @@ from taxgate.errors import TaxgateError
 from taxgate.match.model import COMPARISONS  # the matcher's comparisons, in explanation order
 
 NULL_LEVEL = -1
+ELSE_LEVEL = 0
+GIVEN_SHARES_A_TOKEN = 3
+DOB_ONE_EDIT_OR_SWAPPED = 2
 HOUSE_NUMBER_EXACT = 1
 STREET_NAME_EXACT = 2
 STREET_NAME_FUZZY = 1
@@ -25,6 +28,13 @@ TIN_EXACT = 2
 
 STREET_LEVEL_FOR = {"exact": STREET_NAME_EXACT, "fuzzy": STREET_NAME_FUZZY}
 """`decision.address_level` of the policy -> lowest street-name level that corroborates."""
+
+RELATIVE_LEVELS_FOR: dict[str, tuple[int, int] | None] = {
+    "exact": None,
+    "close": (GIVEN_SHARES_A_TOKEN, DOB_ONE_EDIT_OR_SWAPPED),
+}
+"""`decision.relatives_level` -> lowest (given name, date of birth) levels that tell a
+housemate apart when it disagrees outright; None: only exact agreement tells apart."""
 
 COMPARED_VALUES = (
     "given_l",

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from taxgate.decide.contract import (
     CITY_EXACT,
+    ELSE_LEVEL,
     HOUSE_NUMBER_EXACT,
     NULL_LEVEL,
     STREET_LEVEL_FOR,
@@ -78,26 +79,35 @@ def given_compatible(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
 
     True when `given_agrees` would be, or when one side's tokens all lie among the other's,
     as written or canonically: a middle name, or a second surname, more or less (or different)
-    does not tell two people apart.
+    does not tell two people apart. Middle names are weak evidence (often left off a filing or
+    a request), so a taxpayer whose own given name lies among the subject's given and middle
+    names could be the subject whatever its middle name says.
     """
     column = _columns(table, pairs)
     written = contained_either_way(_name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size)
-    canonical = contained_either_way(
-        Tokens.of(column("given_tokens_l")), Tokens.of(column("given_tokens_r")), pairs.size
-    )
-    return given_agrees(table, pairs) | written | canonical
+    subject = Tokens.of(column("given_tokens_l"))
+    canonical = contained_either_way(subject, Tokens.of(column("given_tokens_r")), pairs.size)
+    words = pc.list_value_length(pc.split_pattern(pc.fill_null(column("given_r"), ""), " "))
+    own = Tokens.leading(column("given_tokens_r"), np.asarray(words.to_numpy(), dtype=np.int64))
+    own_within = contained_either_way(own, subject, pairs.size)
+    return given_agrees(table, pairs) | written | canonical | own_within
 
 
-def names_share_a_token(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
-    """For the pairs at `pairs`: subject and taxpayer names have at least one token in common."""
-    index = pa.array(pairs, pa.int64())
-    left = Tokens.of(
-        table.column("given_tokens_l").take(index), table.column("family_l").take(index)
+def names_corroborated(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
+    """For the pairs at `pairs`: the names share a token and the family name does not disagree.
+
+    A family name at the model's else level (no shared token, not even close) is another
+    family, however well the given name and the address agree, unless the whole name was
+    sent in another order (the same tokens, as written or canonically).
+    """
+    column = _columns(table, pairs)
+    left = Tokens.of(column("given_tokens_l"), column("family_l"))
+    right = Tokens.of(column("given_tokens_r"), column("family_r"))
+    family_speaks = level(table, "family")[pairs] != ELSE_LEVEL
+    reordered = same_sets(left, right, pairs.size) | same_sets(
+        _name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size
     )
-    right = Tokens.of(
-        table.column("given_tokens_r").take(index), table.column("family_r").take(index)
-    )
-    return overlap(left, right, pairs.size)
+    return overlap(left, right, pairs.size) & (family_speaks | reordered)
 
 
 @dataclass(frozen=True)

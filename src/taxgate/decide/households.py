@@ -5,9 +5,13 @@ must be told apart by a field that agrees with the best taxpayer only: date of b
 suffix (equal), or the full given name (exact, the same canonical tokens, or the same name
 tokens in another order). The best taxpayer must agree on the field; the other must not agree
 on any of its records (an empty value does not agree) and, for names, must not be compatible
-either (one name's tokens within the other's, e.g. the same name plus a middle name). Every
-such taxpayer is checked, not only the runner-up: a third relative in the house is as
-confusable as the second.
+either (one name's tokens within the other's, e.g. the same name plus a middle name). Under
+the policy's `relatives_level = "close"`, a close agreement of the best (a typo'd or
+nicknamed given name, a birth date one edit off) also tells apart an other that disagrees
+outright (the model's else level; a missing value is not a disagreement). A taxpayer whose
+given name agrees more closely than the best's is never told apart: it is the likelier
+subject. Every such taxpayer is checked, not only the runner-up: a third relative in the
+house is as confusable as the second.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible
+from taxgate.decide.contract import ELSE_LEVEL
+from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible, level
 from taxgate.decide.taxpayers import Taxpayers, any_per
 
 
@@ -34,7 +39,12 @@ class Households:
         return ~any_per(taxpayers.subject_of, bad, len(taxpayers.rows))
 
 
-def households(table: pa.Table, evidence: PairEvidence, taxpayers: Taxpayers) -> Households:
+def households(
+    table: pa.Table,
+    evidence: PairEvidence,
+    taxpayers: Taxpayers,
+    close: tuple[int, int] | None = None,
+) -> Households:
     count = taxpayers.count
     subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
     top = taxpayers.top[subject]
@@ -59,13 +69,27 @@ def households(table: pa.Table, evidence: PairEvidence, taxpayers: Taxpayers) ->
     others = np.flatnonzero(shares[taxpayers.of_pair])
     given_other[others] |= given_compatible(table, others)
 
-    fields = (
+    given_level, dob_level = level(table, "given"), level(table, "dob")
+    fields = [
         (evidence.dob_agrees, evidence.dob_agrees),
         (evidence.suffix_agrees, evidence.suffix_agrees),
         (given_best, given_other),
-    )
+    ]
+    if close is not None:
+        given_min, dob_min = close
+        fields += [
+            (given_level >= given_min, given_other | (given_level != ELSE_LEVEL)),
+            (dob_level >= dob_min, dob_level != ELSE_LEVEL),
+        ]
     best = deciding[taxpayers.subject_of]
     distinguished = np.zeros(count, dtype=bool)
     for agrees, could_be in fields:
         distinguished |= agrees[best] & ~any_per(taxpayers.of_pair, could_be, count)
-    return Households(shares=shares, distinguished=distinguished)
+    # Never against the name: another who bears the subject's given name more closely than the
+    # best, or fully when the best does not, is the likelier subject whatever else agrees (a
+    # twin with the same birthday).
+    given_strict = evidence.given_exact.copy()
+    given_strict[others] |= given_agrees(table, others)
+    closer = other & ((given_level > given_level[anchor]) | (given_strict & ~given_best[anchor]))
+    named_better = any_per(taxpayers.of_pair, closer, count)
+    return Households(shares=shares, distinguished=distinguished & ~named_better)

@@ -18,8 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from taxgate.decide.contract import checked_candidates, subject_rows
-from taxgate.decide.evidence import PairEvidence, names_share_a_token
+from taxgate.decide.contract import (
+    RELATIVE_LEVELS_FOR,
+    checked_candidates,
+    subject_rows,
+)
+from taxgate.decide.evidence import PairEvidence, names_corroborated
 from taxgate.decide.explanation import Checks, empty_explanation, explanations
 from taxgate.decide.households import Households, households
 from taxgate.decide.outcomes import DECISION_SCHEMA, Decision, DecisionReason
@@ -91,7 +95,9 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     """The decision columns for the subjects that have candidates, in `Taxpayers.rows` order."""
     evidence = PairEvidence.of(table, policy.decision.address_level)
     taxpayers = Taxpayers.of(table, evidence)
-    house = households(table, evidence, taxpayers)
+    house = households(
+        table, evidence, taxpayers, RELATIVE_LEVELS_FOR[policy.decision.relatives_level]
+    )
     outcome, reasons, checks = _judge(table, taxpayers, house, policy)
     decided = np.isin(outcome, [Decision.CONFIRMED.value, Decision.REVIEW.value])
     pair_at = taxpayers.decisive[taxpayers.top]
@@ -134,7 +140,7 @@ def _judge(
     corroborated = taxpayers.corroborated[top]
     unambiguous = gap > rules.ambiguity_margin
     distinguished = house.subjects_ok(taxpayers)
-    named = names_share_a_token(table, pair)
+    named = names_corroborated(table, pair)
     not_top = np.ones(taxpayers.count, dtype=bool)
     not_top[top] = False
     conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))

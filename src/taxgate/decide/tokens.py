@@ -37,6 +37,17 @@ class Tokens:
             values.append(flat.filter(pa.array(keep)))
         return cls(np.concatenate(owners), pa.concat_arrays(values))
 
+    @classmethod
+    def leading(cls, lists: pa.Array | pa.ChunkedArray, counts: np.ndarray) -> Tokens:
+        """The first `counts[row]` tokens of each row's list (e.g. a given name's own words)."""
+        lists = _array(lists)
+        owner = np.asarray(pc.list_parent_indices(lists).to_numpy(), dtype=np.int64)
+        offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+        position = np.arange(len(owner)) + offsets[0] - offsets[owner]
+        keep = position < counts[owner]
+        flat = pc.cast(pc.list_flatten(lists), pa.string())
+        return cls(owner[keep], flat.filter(pa.array(keep)))
+
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (np.unique's hash path is far slower on large integer arrays)."""

@@ -1,8 +1,7 @@
-"""An HTML model card that opens offline: the charts' Vega libraries are inlined, not fetched.
+"""An HTML model card that opens offline: Splink's match-weight and m/u charts on one page.
 
 Splink's own `to_html(inline=True)` embeds one chart per page; the card needs two charts and a
-parameter table on one page, so it inlines the same vendored Vega, Vega-Lite and Vega-Embed
-once and embeds each chart's Vega-Lite spec.
+parameter table on one page (taxgate.formats.charts inlines the libraries once).
 """
 
 from __future__ import annotations
@@ -15,25 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from splink import SettingsCreator
-from splink.internals.html_utils import load_chart_libraries
 
-LIBRARIES = ("vega", "vega-lite", "vega-embed")
-
-
-def _script(source: str) -> str:
-    # A literal "</script" inside the library would end the element early.
-    return "<script>" + source.replace("</script", "<\\/script") + "</script>"
-
-
-def _embed(div: str, spec: dict[str, Any]) -> str:
-    payload = json.dumps(spec, default=float).replace("</", "<\\/")
-    return (
-        f'<div id="{div}"></div>\n'
-        f"<script>vegaEmbed(document.getElementById('{div}'), {payload}, "
-        "{actions: false}).catch(function (err) {"
-        f"document.getElementById('{div}').textContent = 'Chart error: ' + err;"
-        "});</script>"
-    )
+from taxgate.formats.charts import embed_chart, offline_page
 
 
 def _weight(m: float, u: float) -> str:
@@ -58,31 +40,25 @@ def card_html(model: dict[str, Any], model_sha256: str) -> str:
         "Match weights": settings.match_weights_chart().chart_dict,
         "m and u parameters": settings.m_u_parameters_chart().chart_dict,
     }
-    libraries = load_chart_libraries()
     table = "\n".join(
         f"<tr><td>{html.escape(c)}</td><td>{g}</td><td>{html.escape(label)}</td>"
         f"<td>{m:.6g}</td><td>{u:.6g}</td><td>{w}</td></tr>"
         for c, g, label, m, u, w in parameter_rows(model)
     )
     sections = "\n".join(
-        f"<h2>{html.escape(title)}</h2>\n{_embed(f'chart-{i}', spec)}"
+        f"<h2>{html.escape(title)}</h2>\n{embed_chart(f'chart-{i}', spec)}"
         for i, (title, spec) in enumerate(charts.items())
     )
     prior = model["probability_two_random_records_match"]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>taxgate match model card</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 8px}</style>\n"
-        + "\n".join(_script(libraries[name]) for name in LIBRARIES)
-        + "\n</head><body>\n<h1>taxgate match model</h1>\n"
+    body = (
+        "<h1>taxgate match model</h1>\n"
         f"<p>model.json SHA-256 <code>{model_sha256}</code>; link type "
         f"{html.escape(model['link_type'])}; probability two random records match "
         f"{prior:.6g} (prior match weight {math.log2(prior / (1 - prior)):+.2f}).</p>\n"
         f"{sections}\n<h2>Parameters</h2>\n<table><tr><th>comparison</th><th>gamma</th>"
-        f"<th>level</th><th>m</th><th>u</th><th>weight</th></tr>\n{table}\n</table>\n"
-        "</body></html>\n"
+        f"<th>level</th><th>m</th><th>u</th><th>weight</th></tr>\n{table}\n</table>"
     )
+    return offline_page("taxgate match model card", body)
 
 
 def write_card(model: dict[str, Any], path: Path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.match.sources import FilingsSource
 
@@ -67,7 +68,9 @@ def connect(home: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             file=path,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    # DuckDB would take 80% of the machine's memory; bounded, it spills to disk instead.
+    config = {"memory_limit": get_settings().duckdb_memory_limit}
+    return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 def normalise_filings(chunk: pa.Table) -> pa.Table:

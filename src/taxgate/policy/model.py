@@ -59,12 +59,17 @@ class DecisionRules(_Section):
     review_threshold: float = Field(gt=0, le=1)
     ambiguity_margin: float = Field(ge=0)
     address_level: Literal["exact", "fuzzy"]
+    relatives_level: Literal["exact", "close"]
 
     @model_validator(mode="after")
     def _ordered(self) -> DecisionRules:
         if self.review_threshold > self.confirm_threshold:
             raise ValueError("review_threshold must not exceed confirm_threshold")
         return self
+
+
+class RetentionRules(_Section):
+    subject_data_days: int = Field(gt=0)
 
 
 class Policy(_Section):
@@ -80,6 +85,7 @@ class Policy(_Section):
     tin: TinRules
     disclosure: DisclosureRules
     decision: DecisionRules
+    retention: RetentionRules
 
     _sha256: str = PrivateAttr("")
     _path: str = PrivateAttr("")
