@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taxgate.formats.keys import PublicKeyRecord, new_key
+from taxgate.formats.keys import PublicKeyRecord, new_key, write_key_pair
 from taxgate.formats.manifest import RequestManifest, Signer
 from taxgate.formats.records import Subject
 from taxgate.formats.signing import sign_manifest
@@ -91,3 +91,13 @@ def make_batch(tmp_path: Path, signer_key) -> BatchMaker:
         return path
 
     return make
+
+
+@pytest.fixture
+def disclosing_key(tmp_path: Path) -> tuple[Path, Path]:
+    private, record = new_key(
+        "Disclosing Agency", "Dana Officer", "Disclosure Officer", created_on=BATCH_DATE, seed=b"d"
+    )
+    keyring = tmp_path / "keyring"
+    key_path, _ = write_key_pair(private, record, keyring)
+    return key_path, keyring

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
         description="Subjects matched and decided at a time: bounds the memory of candidate pairs.",
     )
 
+    duckdb_memory_limit: str = Field(
+        default="6GB",
+        description="Memory DuckDB may use for the master index before spilling to disk.",
+    )
+    crash_at: str | None = Field(
+        default=None,
+        description="Tests only: SIGKILL this process at the named crash point "
+        "(taxgate.crashpoints.POINTS), to prove a restarted run recovers.",
+    )
+
     def ledger_url(self, home: Path | None = None) -> str:
         return self.database_url or f"sqlite:///{(home or self.home) / 'ledger.sqlite3'}"
 

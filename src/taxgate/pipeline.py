@@ -1,6 +1,9 @@
 """One batch through every stage, in order: gate -> normalize -> match -> decide -> disclose.
 
-The CLI and (later) the service call this; each stage's own module owns its rules.
+Each stage's own module owns its rules; this module owns the order, the files of `--out`, and
+the ledger records between stages (taxgate.ledger.recorder), which make a run resumable: run
+the same manifest again after a crash and it continues where the ledger says it stopped;
+run it again after its response was released and it returns that result.
 """
 
 from __future__ import annotations
@@ -10,20 +13,30 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from sqlalchemy import Engine
 
+from taxgate.crashpoints import crash_point
+from taxgate.decide.outcomes import Decision
+from taxgate.decide.reviews import Resolution, load_resolutions, pending_reviews
 from taxgate.decide.rules import decide
-from taxgate.disclose.response import build_responses, write_response
+from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
+from taxgate.errors import TaxgateError
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
-from taxgate.gate.history import GateHistory
+from taxgate.formats.signing import file_sha256
+from taxgate.formats.tables import read_table
 from taxgate.gate.run import run_gate
-from taxgate.gate.verdicts import GateResult
+from taxgate.gate.verdicts import BatchVerdict, GateResult
+from taxgate.ledger import recorder
+from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.log import make_checkpoint
 from taxgate.match.master import connect
 from taxgate.match.predict import SCHEMA, Backend, candidates
 from taxgate.match.train import model_sha256
@@ -32,9 +45,11 @@ from taxgate.policy.model import Policy
 
 Stage = Callable[[str], None]  # told when a stage starts, for progress display
 
+VERDICTS_FILE = "verdicts.parquet"
 DECISIONS_FILE = "decisions.parquet"
 REVIEW_FILE = "review-queue.csv"
 TIMINGS_FILE = "timings.json"
+CHECKPOINT_FILE = "checkpoint.txt"
 
 
 @dataclass
@@ -47,6 +62,9 @@ class ProcessResult:
     response_manifest: Path | None = None
     review_queue: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    resumed: bool = False  # the ledger already held part of this batch
+    already_released: bool = False  # the same manifest was answered before: its result
+    checkpoint: str | None = None  # the signed log checkpoint after this batch
 
 
 @contextmanager
@@ -69,13 +87,17 @@ def last_known_addresses(home: Path) -> pa.Table:
         con.close()
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def process_batch(
     manifest_path: Path,
     *,
     home: Path,
     keyring: dict[str, PublicKeyRecord],
     policy: Policy,
-    history: GateHistory,
+    ledger: Engine,
     secret: bytes,
     key_path: Path,
     out: Path,
@@ -85,48 +107,225 @@ def process_batch(
     announce: Stage | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessResult:
-    """Run one batch; the response is written only when no decision awaits review."""
+    """Run one batch, or resume it; the response is written only when no decision awaits review."""
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
-    with _timed(seconds, "gate", announce):
-        gate = run_gate(
-            manifest_path, keyring, policy, history, secret, keyring_source=keyring_source
+    stored = _stored(manifest_path, ledger)
+    if stored is None:
+        with _timed(seconds, "gate", announce):
+            gate = run_gate(
+                manifest_path, keyring, policy, SqlGateHistory(ledger), secret,
+                keyring_source=keyring_source, remember=False,
+            )  # fmt: skip
+        if gate.verdicts is None or gate.subjects is None:
+            return ProcessResult(gate, seconds=seconds)
+        manifest = RequestManifest.load(manifest_path)
+        with _timed(seconds, "record gate", announce):
+            recorder.record_gate(
+                ledger, manifest, gate.batch.manifest_sha256, gate.subjects, gate.verdicts,
+                set(gate.asked), secret, _now(),
+            )  # fmt: skip
+        pq.write_table(gate.verdicts, out / VERDICTS_FILE)
+        crash_point("gate-recorded")
+        result = ProcessResult(gate, seconds=seconds)
+    else:
+        result = _resumed(manifest_path, stored, ledger, out, policy)
+        if result.already_released:
+            return result
+        gate = result.gate
+    assert gate.subjects is not None and gate.verdicts is not None
+    batch_id = gate.batch.batch_id or ""
+    decisions = _decide(gate, batch_id, home, policy, ledger, secret, backend, chunk_subjects,
+                        seconds, announce, progress)  # fmt: skip
+    pq.write_table(decisions, out / DECISIONS_FILE)
+    result.decisions = decisions
+    review = decisions.filter(pc.equal(decisions.column("outcome"), Decision.REVIEW.value))
+    result.review_queue = review.num_rows
+    if review.num_rows:
+        pacsv.write_csv(review.select(["row", "subject_id", "tin", "match_probability"]),
+                         out / REVIEW_FILE)  # fmt: skip
+        recorder.set_status(ledger, batch_id, "awaiting_review")
+    else:
+        with _timed(seconds, "disclose", announce):
+            result.responses, result.response_manifest = release(
+                manifest_path, gate.verdicts, decisions, [], home=home, policy=policy,
+                key_path=key_path, out=out, ledger=ledger, secret=secret,
+            )  # fmt: skip
+    with _timed(seconds, "checkpoint", announce):
+        result.checkpoint = checkpoint(ledger, key_path, out)
+    (out / TIMINGS_FILE).write_text(json.dumps(seconds, indent=2) + "\n")
+    return result
+
+
+def _stored(manifest_path: Path, ledger: Engine) -> recorder.StoredBatch | None:
+    """The ledger's record of this very manifest, if it has one (else the gate decides)."""
+    try:
+        manifest = RequestManifest.load(manifest_path)
+    except TaxgateError:
+        return None  # the gate reports an unreadable manifest
+    stored = recorder.stored_batch(ledger, manifest.batch_id)
+    if stored is None or stored.manifest_sha256 != file_sha256(manifest_path):
+        return None  # new, or a reused batch id: the gate refuses the latter
+    return stored
+
+
+def _resumed(
+    manifest_path: Path, stored: recorder.StoredBatch, ledger: Engine, out: Path, policy: Policy
+) -> ProcessResult:
+    """Pick up a batch the ledger holds: its verdicts as recorded, its subjects from the file."""
+    manifest = RequestManifest.load(manifest_path)
+    verdicts = recorder.stored_verdicts(ledger, stored.batch_id)
+    released = stored.status == "released"
+    message = (
+        f"Batch {stored.batch_id} was answered before; this is its recorded result."
+        if released
+        else f"Batch {stored.batch_id} was interrupted; resuming where the ledger stopped."
+    )
+    batch = BatchVerdict(
+        stored.batch_id, stored.manifest_sha256, True, policy.version, policy.sha256,
+        message=message, resubmission=True,
+    )  # fmt: skip
+    if released:
+        path = out / MANIFEST_FILE
+        return ProcessResult(
+            GateResult(batch, None, verdicts),
+            decisions=recorder.stored_decisions(ledger, stored.batch_id),
+            response_manifest=path if path.is_file() else None,
+            already_released=True,
         )
-    result = ProcessResult(gate, seconds=seconds)
-    if gate.verdicts is None or gate.subjects is None:
-        return result
-    pq.write_table(gate.verdicts, out / "verdicts.parquet")
+    subjects = read_table(manifest.table_path(manifest_path), "subjects")
+    return ProcessResult(GateResult(batch, subjects, verdicts), resumed=True)
+
+
+def _decide(
+    gate: GateResult,
+    batch_id: str,
+    home: Path,
+    policy: Policy,
+    ledger: Engine,
+    secret: bytes,
+    backend: Backend,
+    chunk_subjects: int,
+    seconds: dict[str, float],
+    announce: Stage | None,
+    progress: Callable[[int, int], None] | None,
+) -> pa.Table:
+    """Match and decide the subjects not yet decided in the ledger, recording chunk by chunk."""
+    assert gate.subjects is not None and gate.verdicts is not None
+    done = recorder.stored_decisions(ledger, batch_id)
     with _timed(seconds, "normalize", announce):
         subjects = normalise(gate.subjects, "subjects").filter(gate.verdicts.column("proceed"))
+        decided = pa.array(done.column("row").to_pylist(), pa.int64())
+        subjects = subjects.filter(pc.invert(pc.is_in(subjects.column("row"), value_set=decided)))
     model = model_sha256(home)
-    parts: list[pa.Table] = []
+    parts: list[pa.Table] = [done]
     seconds["match"] = seconds["decide"] = 0.0
     for start in range(0, subjects.num_rows, chunk_subjects):
         chunk = subjects.slice(start, chunk_subjects)
         with _timed(seconds, "match chunk", announce):
             pairs = candidates(chunk, home, backend)
         with _timed(seconds, "decide chunk", announce):
-            parts.append(decide(pairs, chunk, policy, model))
+            part = decide(pairs, chunk, policy, model)
+            recorder.record_decisions(ledger, batch_id, part, secret, _now())
+            parts.append(part)
+        crash_point("decisions-chunk-recorded")
         seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
         seconds["decide"] = round(seconds["decide"] + seconds.pop("decide chunk"), 2)
         if progress:
             progress(start + chunk.num_rows, subjects.num_rows)
         del pairs
-    decisions = (
-        pa.concat_tables(parts) if parts else decide(SCHEMA.empty_table(), subjects, policy, model)
-    )
-    pq.write_table(decisions, out / DECISIONS_FILE)
-    result.decisions = decisions
-    review = decisions.filter(pc.equal(decisions.column("outcome"), "REVIEW"))
-    result.review_queue = review.num_rows
-    if review.num_rows:
-        pacsv.write_csv(review.select(["row", "subject_id", "tin", "match_probability"]),
-                         out / REVIEW_FILE)  # fmt: skip
-        return result
-    with _timed(seconds, "disclose", announce):
-        responses = build_responses(gate.verdicts, decisions, last_known_addresses(home), policy)
-        manifest = RequestManifest.load(manifest_path)
-        result.response_manifest = write_response(responses, manifest, manifest_path, out, key_path)
-    result.responses = responses
-    (out / TIMINGS_FILE).write_text(json.dumps(seconds, indent=2) + "\n")
-    return result
+    if done.num_rows == 0 and subjects.num_rows == 0:
+        return decide(SCHEMA.empty_table(), subjects, policy, model)
+    return pa.concat_tables(parts).sort_by("row")
+
+
+def release(
+    manifest_path: Path,
+    verdicts: pa.Table,
+    decisions: pa.Table,
+    resolutions: list[Resolution],
+    *,
+    home: Path,
+    policy: Policy,
+    key_path: Path,
+    out: Path,
+    ledger: Engine,
+    secret: bytes,
+) -> tuple[pa.Table, Path]:
+    """Sign the response, then record it as released: reviews, disclosures and their events.
+
+    A response file left by a run that crashed before recording it was never released; it is
+    written again (the same content: signing is deterministic for the same day).
+    """
+    manifest = RequestManifest.load(manifest_path)
+    for stale in (out / MANIFEST_FILE, out / RESPONSES_FILE):
+        stale.unlink(missing_ok=True)
+    reviews = {r.row: r.outcome.value for r in resolutions}
+    responses = build_responses(verdicts, decisions, last_known_addresses(home), policy, reviews)
+    path = write_response(responses, manifest, manifest_path, out, key_path)
+    crash_point("response-written")
+    recorder.record_release(
+        ledger, manifest.batch_id, responses, decisions,
+        [{"row": r.row, "resolution": r.outcome.value, "officer": r.officer, "note": r.note,
+          "reviewed_at": r.reviewed_at} for r in resolutions],
+        recorder.Release(
+            manifest_sha256=file_sha256(path), path=str(path),
+            recipient_agency=manifest.requesting_agency, statute=manifest.statutory_authority,
+            fields=tuple(policy.disclosure.fields),
+        ),
+        secret, _now(),
+    )  # fmt: skip
+    crash_point("release-recorded")
+    return responses, path
+
+
+def checkpoint(ledger: Engine, key_path: Path, out: Path) -> str:
+    """Sign a checkpoint of the whole log after the batch, and keep a copy beside its files."""
+    _, note = make_checkpoint(ledger, key_path)
+    (out / CHECKPOINT_FILE).write_text(note, encoding="utf-8")
+    return note
+
+
+def release_reviewed(
+    manifest_path: Path,
+    *,
+    home: Path,
+    policy: Policy,
+    key_path: Path,
+    out: Path,
+    ledger: Engine,
+    secret: bytes,
+) -> tuple[pa.Table, Path]:
+    """Release a batch that waited for review, once officers have resolved every REVIEW."""
+    for name in (VERDICTS_FILE, DECISIONS_FILE):
+        if not (out / name).is_file():
+            raise TaxgateError(
+                f"no {name} in {out}",
+                "Name the --out directory `taxgate process` wrote for this batch.",
+                file=out / name,
+            )
+    batch_id = RequestManifest.load(manifest_path).batch_id
+    stored = recorder.stored_batch(ledger, batch_id)
+    if stored is None or stored.status != "awaiting_review":
+        state = "holds no record of it" if stored is None else f"has it as {stored.status!r}"
+        raise TaxgateError(
+            f"batch {batch_id!r} is not awaiting review: the ledger {state}",
+            "Release only a batch that `taxgate process` left waiting for review, with the same"
+            " --home (or TAXGATE_DATABASE_URL) it was processed with.",
+            file=manifest_path,
+        )
+    decisions = pq.read_table(out / DECISIONS_FILE)
+    resolutions = load_resolutions(out)
+    pending = pending_reviews(decisions, resolutions)
+    if pending.num_rows:
+        raise TaxgateError(
+            f"{pending.num_rows} REVIEW decision(s) are not resolved yet",
+            "Resolve each with `taxgate review resolve` (see `taxgate review list`).",
+            row=pending.column("row")[0].as_py(),
+        )
+    released = release(
+        manifest_path, pq.read_table(out / VERDICTS_FILE), decisions, list(resolutions.values()),
+        home=home, policy=policy, key_path=key_path, out=out, ledger=ledger, secret=secret,
+    )  # fmt: skip
+    checkpoint(ledger, key_path, out)
+    return released

@@ -26,6 +26,10 @@ def test_demo_runs_every_stage_and_scores_it(tmp_path) -> None:
     # Every later stage ran: a signed response, scored against the truth.
     assert "signed response:" in result.output
     assert (tmp_path / "answer" / "response.json").exists()
+    # The demo ends with the signed checkpoint and the auditor's verification of the log.
+    note = (tmp_path / "answer" / "checkpoint.txt").read_text()
+    assert note.startswith("taxgate/") and note.splitlines()[0] in result.output
+    assert "verified: every event, checkpoint and proof checks out" in result.output
     wrongful = re.findall(
         r"wrongful: (?:wrong taxpayer|not confirmable)\s+│\s+(\d+)", result.output
     )

@@ -10,14 +10,13 @@ import pytest
 from taxgate.decide.rules import decide
 from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
 from taxgate.errors import TaxgateError
-from taxgate.formats.keys import new_key, write_key_pair
 from taxgate.formats.manifest import RequestManifest, ResponseManifest
 from taxgate.formats.records import ResponseRow
 from taxgate.formats.signing import file_sha256, verify_manifest_file
 from taxgate.formats.tables import columns, read_table
 from taxgate.policy import Policy
 from tests.decide.pairs import MODEL_SHA, pair, person, table
-from tests.support import BATCH_DATE, valid_row
+from tests.support import valid_row
 
 A, B = "111111111", "222222222"
 STRONG = 30.0
@@ -213,16 +212,6 @@ def test_a_row_sent_without_subject_id_is_still_answered(policy) -> None:
 
 
 # ---------------------------------------------------------------- signed response
-
-
-@pytest.fixture
-def disclosing_key(tmp_path: Path) -> tuple[Path, Path]:
-    private, record = new_key(
-        "Disclosing Agency", "Dana Officer", "Disclosure Officer", created_on=BATCH_DATE, seed=b"d"
-    )
-    keyring = tmp_path / "keyring"
-    key_path, _ = write_key_pair(private, record, keyring)
-    return key_path, keyring
 
 
 def signed_response(make_batch, policy, disclosing_key, tmp_path) -> tuple[Path, Path, Path]:

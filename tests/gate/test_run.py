@@ -9,7 +9,7 @@ from taxgate.formats.manifest import RequestManifest
 from taxgate.gate.history import MemoryHistory
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import run_gate
-from taxgate.ledger.engine import make_engine
+from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from tests.conftest import BACKENDS, url_for
 from tests.support import BATCH_DATE, valid_row
@@ -104,7 +104,7 @@ def test_unreadable_manifest_is_a_verdict_not_a_crash(tmp_path, keyring, policy)
 def history(request, tmp_path):
     if request.param == "memory":
         return MemoryHistory()
-    store = SqlGateHistory(make_engine(url_for(request.param, tmp_path)))
+    store = SqlGateHistory(open_ledger(url_for(request.param, tmp_path)))
     with store.engine.begin() as conn:  # PostgreSQL is shared between runs
         conn.exec_driver_sql("DELETE FROM gate_people")
         conn.exec_driver_sql("DELETE FROM gate_batches")
@@ -140,7 +140,7 @@ def test_rejected_subject_may_be_asked_again_once_fixed(make_batch, keyring, pol
 
 
 def test_memory_holds_no_personal_data(make_batch, keyring, policy, database_url) -> None:
-    store = SqlGateHistory(make_engine(database_url))
+    store = SqlGateHistory(open_ledger(database_url))
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM gate_people")
         conn.exec_driver_sql("DELETE FROM gate_batches")

@@ -12,14 +12,15 @@ from rich.table import Table
 
 from taxgate.cli.console import console, progress_bar
 from taxgate.cli.gate import print_summary
+from taxgate.cli.ledger import print_audit
 from taxgate.cli.process import outcome_table
 from taxgate.cli.world import summary_table
 from taxgate.config import get_settings
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.signing import verify_manifest_file
 from taxgate.formats.tables import read_table
-from taxgate.ledger.engine import make_engine
-from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.audit import verify_log
+from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.master import load_filings
 from taxgate.match.train import train
@@ -110,13 +111,14 @@ def _run(
         for p in summary.paths.keys.glob("*.pub.json")
         if p.name.startswith(summary.disclosing_key_id.replace(":", "_"))
     )
+    ledger = open_ledger(f"sqlite:///{home / 'ledger.sqlite3'}")
     with console.status("processing the batch") as status:
         result = process_batch(
             summary.paths.manifest,
             home=home,
             keyring=load_keyring(keyring),
             policy=load_policy(),
-            history=SqlGateHistory(make_engine(f"sqlite:///{home / 'ledger.sqlite3'}")),
+            ledger=ledger,
             secret=load_or_create_secret(home),
             key_path=disclosing_key,
             out=home / "answer",
@@ -137,6 +139,14 @@ def _run(
     kept = "" if keep else " (in a temporary home, removed at exit; --home DIR keeps it)"
     console.print(f"signed response: {result.response_manifest}{kept}")
     console.print(accuracy_table(score_outcomes(truth, outcomes(result))))
+
+    console.rule("[bold]5. The transparency log")
+    console.print("checkpoint signed after the batch:")
+    console.print(result.checkpoint or "", markup=False, highlight=False)
+    report = verify_log(ledger, load_keyring(keyring))
+    print_audit(report, keyring)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def outcomes(result: ProcessResult) -> pa.Table:

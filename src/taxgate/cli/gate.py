@@ -19,7 +19,7 @@ from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
-from taxgate.ledger.engine import make_engine
+from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.policy import load_policy
@@ -56,7 +56,7 @@ def gate(
     rules = load_policy(policy)
     keyring_dir = keyring or home / "keyring"
     history: GateHistory = (
-        MemoryHistory() if dry_run else SqlGateHistory(make_engine(settings.ledger_url(home)))
+        MemoryHistory() if dry_run else SqlGateHistory(open_ledger(settings.ledger_url(home)))
     )
     with progress_bar() as bar:
         task = bar.add_task("gate", total=None)

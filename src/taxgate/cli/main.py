@@ -6,7 +6,23 @@ import sys
 
 import typer
 
-from taxgate.cli import batch, demo, gate, keys, master, model, process, schema, world
+from taxgate.cli import (
+    batch,
+    db,
+    demo,
+    gate,
+    keys,
+    ledger,
+    master,
+    model,
+    process,
+    purge,
+    recall,
+    report,
+    review,
+    schema,
+    world,
+)
 from taxgate.cli.console import err_console
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
@@ -30,7 +46,23 @@ def _main(
     _state["debug"] = debug or get_settings().debug
 
 
-for module in (demo, world, keys, batch, gate, master, model, process, schema):
+for module in (
+    demo,
+    world,
+    keys,
+    batch,
+    gate,
+    db,
+    ledger,
+    master,
+    model,
+    process,
+    review,
+    schema,
+    report,
+    recall,
+    purge,
+):
     module.register(app)
 
 

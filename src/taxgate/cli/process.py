@@ -17,9 +17,10 @@ from taxgate.config import get_settings
 from taxgate.decide.explain import explanation_table
 from taxgate.errors import TaxgateError
 from taxgate.formats.keys import load_keyring
-from taxgate.ledger.engine import make_engine
-from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
+from taxgate.match.train import load_model, model_path, model_sha256
+from taxgate.match.waterfall import waterfall_html
 from taxgate.pipeline import DECISIONS_FILE, REVIEW_FILE, ProcessResult, process_batch
 from taxgate.policy import load_policy
 
@@ -53,7 +54,7 @@ def process(
             home=home,
             keyring=load_keyring(keyring_dir),
             policy=load_policy(policy),
-            history=SqlGateHistory(make_engine(settings.ledger_url(home))),
+            ledger=open_ledger(settings.ledger_url(home)),
             secret=load_or_create_secret(home),
             key_path=key,
             out=out,
@@ -67,13 +68,20 @@ def process(
     if result.decisions is None:
         raise typer.Exit(1)
     console.print(outcome_table(result))
+    if result.already_released:
+        console.print(
+            f"already answered; its response: {result.response_manifest or '(not in --out)'}"
+        )
+        return
     if result.review_queue:
         console.print(
             f"{result.review_queue} decision(s) await review ({out / REVIEW_FILE}); "
-            "no response is released until they are resolved."
+            "no response is released until they are resolved (taxgate review list OUT)."
         )
     else:
         console.print(f"response written and signed: {result.response_manifest}")
+    console.print("log checkpoint after this batch:", highlight=False)
+    console.print(result.checkpoint or "", markup=False, highlight=False)
 
 
 def outcome_table(result: ProcessResult) -> Table:
@@ -94,10 +102,16 @@ def outcome_table(result: ProcessResult) -> Table:
 def explain(
     out: Path = typer.Argument(..., help="The --out directory of `taxgate process`."),
     subject_id: str = typer.Argument(..., help="The subject's reference."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Also write Splink's waterfall chart here (self-contained HTML)."
+    ),
+    home: Path | None = typer.Option(
+        None, "--home", help="taxgate home holding the model (env TAXGATE_HOME)."
+    ),
 ) -> None:
     """Show why a subject was decided as it was: its top candidates, field by field.
 
-    Example: taxgate explain answer S-000123
+    Example: taxgate explain answer S-000123 --chart S-000123.html
     """
     path = out / DECISIONS_FILE
     if not path.is_file():
@@ -112,6 +126,26 @@ def explain(
         )
     for row in found:
         console.print(explanation_table(row))
+    if chart:
+        write_chart(found[0], home or get_settings().home, chart)
+
+
+def write_chart(decision: dict, home: Path, chart: Path) -> None:
+    """The waterfall needs the very model that decided: its SHA-256 is on the decision."""
+    if not model_path(home).is_file():
+        raise TaxgateError(
+            "no model in this home", "Pass --home with the home that processed the batch.",
+            file=model_path(home),
+        )  # fmt: skip
+    if model_sha256(home) != decision["model_sha256"]:
+        raise TaxgateError(
+            f"the model in this home (SHA-256 {model_sha256(home)[:12]}) is not the one that "
+            f"made the decision ({decision['model_sha256'][:12]})",
+            "Pass --home with the home whose model.json made the decision.",
+            file=model_path(home),
+        )
+    chart.write_text(waterfall_html(load_model(home), decision), encoding="utf-8")
+    console.print(f"waterfall chart written: {chart}")
 
 
 def register(app: typer.Typer) -> None:

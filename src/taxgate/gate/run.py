@@ -167,12 +167,13 @@ def run_gate(
         secret=secret,
         progress=progress,
     )
+    proceeding = verdicts.column("proceed").to_pylist()
+    asked = frozenset(k for row, ok in zip(keys, proceeding, strict=True) if ok for k in row)
     if remember:
-        proceeding = verdicts.column("proceed").to_pylist()
         history.remember(
             ReceivedBatch(manifest.batch_id, digest, date.today()),
-            {k for row, ok in zip(keys, proceeding, strict=True) if ok for k in row},
+            set(asked),
             manifest.submitted_on,
         )
     batch = BatchVerdict(manifest.batch_id, digest, True, **ident)
-    return GateResult(batch, subjects, verdicts)
+    return GateResult(batch, subjects, verdicts, asked)

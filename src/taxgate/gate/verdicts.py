@@ -42,6 +42,7 @@ class GateResult:
     batch: BatchVerdict
     subjects: pa.Table | None = None  # exactly as read, for the matching stage
     verdicts: pa.Table | None = None  # VERDICT_SCHEMA, one row per subject row
+    asked: frozenset[str] = frozenset()  # keyed hashes of the people who proceeded
 
     def proceeding(self) -> pa.Table:
         """The subjects that may go on to matching."""

@@ -4,46 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import (
-    Column,
-    Date,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    insert,
-    select,
-)
+from sqlalchemy import Connection, Engine, insert, select
 
 from taxgate.gate.history import ReceivedBatch
-
-metadata = MetaData()
-
-gate_batches = Table(
-    "gate_batches",
-    metadata,
-    Column("batch_id", String(200), primary_key=True),
-    Column("manifest_sha256", String(64), nullable=False),
-    Column("received_on", Date, nullable=False),
-)
-
-gate_people = Table(
-    "gate_people",
-    metadata,
-    Column("person_key", String(64), primary_key=True),
-    Column("batch_id", String(200), primary_key=True),
-    Column("submitted_on", Date, nullable=False),
-)
+from taxgate.ledger.schema import gate_batches, gate_people
 
 QUERY_CHUNK = 5_000  # bound on parameters per IN (...) query
 
 
 class SqlGateHistory:
-    """GateHistory on SQLite or PostgreSQL; the ledger issue moves these tables under Alembic."""
+    """GateHistory on SQLite or PostgreSQL, in the ledger's own tables.
+
+    `engine` must come from `taxgate.ledger.database.open_ledger`, which has migrated it: the
+    tables belong to the ledger's migrations, so this class never creates them.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def received(self, batch_id: str) -> ReceivedBatch | None:
         with self.engine.connect() as conn:
@@ -69,17 +46,24 @@ class SqlGateHistory:
         return found
 
     def remember(self, batch: ReceivedBatch, person_keys: set[str], submitted_on: date) -> None:
-        rows = [
-            {"person_key": k, "batch_id": batch.batch_id, "submitted_on": submitted_on}
-            for k in sorted(person_keys)
-        ]
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(gate_batches).values(
-                    batch_id=batch.batch_id,
-                    manifest_sha256=batch.manifest_sha256,
-                    received_on=batch.received_on,
-                )
-            )
-            for start in range(0, len(rows), QUERY_CHUNK):
-                conn.execute(insert(gate_people), rows[start : start + QUERY_CHUNK])
+            remember_in(conn, batch, person_keys, submitted_on)
+
+
+def remember_in(
+    conn: Connection, batch: ReceivedBatch, person_keys: set[str], submitted_on: date
+) -> None:
+    """Remember a batch inside the caller's transaction (the pipeline's gate record)."""
+    conn.execute(
+        insert(gate_batches).values(
+            batch_id=batch.batch_id,
+            manifest_sha256=batch.manifest_sha256,
+            received_on=batch.received_on,
+        )
+    )
+    rows = [
+        {"person_key": k, "batch_id": batch.batch_id, "submitted_on": submitted_on}
+        for k in sorted(person_keys)
+    ]
+    for start in range(0, len(rows), QUERY_CHUNK):
+        conn.execute(insert(gate_people), rows[start : start + QUERY_CHUNK])

@@ -1,0 +1,336 @@
+"""What a batch did, written to the ledger stage by stage: tables and log events commit together.
+
+Each stage's rows and the log events that account for them go in one transaction, so a crash
+leaves either both or neither; every insert is keyed (batch, row), so a restarted run skips
+what is already there and never writes a decision or a disclosure twice. Personal data enters
+only `subject_data` (which retention purges); log events carry keyed hashes (HMAC-SHA-256
+with the disclosing agency's secret) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from taxgate.decide.outcomes import DECISION_SCHEMA
+from taxgate.formats.manifest import RequestManifest
+from taxgate.gate.history import ReceivedBatch
+from taxgate.ledger import schema as t
+from taxgate.ledger.events import Event, EventKind, append_events
+from taxgate.ledger.gate_history import remember_in
+
+INSERT_CHUNK = 5_000  # rows per executemany: bounded memory, few round trips
+PROBABILITY_DIGITS = 9  # log bodies hold no floats: probabilities go in as fixed-point text
+RAW_FIELDS_EXCLUDED = ("row",)
+
+
+def keyed(secret: bytes, text: str) -> str:
+    """HMAC-SHA-256 of `text`: stable for one person or address, meaningless without the key."""
+    return hmac.digest(secret, text.encode("utf-8"), hashlib.sha256).hex()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _chunks(rows: Sequence[dict]) -> Iterator[Sequence[dict]]:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        yield rows[start : start + INSERT_CHUNK]
+
+
+def _insert(conn: Connection, table: t.Table, rows: Sequence[dict]) -> None:
+    for chunk in _chunks(rows):
+        conn.execute(insert(table), list(chunk))
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """A batch the ledger already holds: enough to resume it or to return its result."""
+
+    batch_id: str
+    manifest_sha256: str
+    status: str
+    response_manifest_sha256: str | None
+
+
+def stored_batch(engine: Engine, batch_id: str) -> StoredBatch | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.batches).where(t.batches.c.batch_id == batch_id)).first()
+    if row is None:
+        return None
+    return StoredBatch(row.batch_id, row.manifest_sha256, row.status, row.response_manifest_sha256)
+
+
+def record_gate(
+    engine: Engine,
+    manifest: RequestManifest,
+    manifest_sha256: str,
+    subjects: pa.Table,
+    verdicts: pa.Table,
+    person_keys: set[str],
+    secret: bytes,
+    now: datetime,
+) -> None:
+    """The batch, its subjects, their requested data and gate verdicts, and the gate's memory."""
+    raw = subjects.to_pylist()
+    verdict_rows = verdicts.select(["row", "subject_id", "proceed", "reason_codes"]).to_pylist()
+    subject_rows, data_rows, events = [], [], []
+    events.append(
+        Event(
+            EventKind.BATCH_RECEIVED,
+            f"batch:{manifest.batch_id}",
+            manifest.batch_id,
+            {
+                "manifest_sha256": manifest_sha256,
+                "requesting_agency": manifest.requesting_agency,
+                "statute": manifest.statutory_authority,
+                "batch_date": manifest.submitted_on.isoformat(),
+                "subject_count": len(raw),
+                "signer_key_id": manifest.signer.key_id,
+            },
+        )
+    )
+    for fields, verdict in zip(raw, verdict_rows, strict=True):
+        text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+        subject_key = keyed(secret, text)
+        row = verdict["row"]
+        subject_rows.append(
+            {
+                "batch_id": manifest.batch_id,
+                "row": row,
+                "subject_id": verdict["subject_id"],
+                "subject_key": subject_key,
+                "proceed": verdict["proceed"],
+                "reason_codes": verdict["reason_codes"],
+            }
+        )
+        data_rows.append(
+            {"batch_id": manifest.batch_id, "row": row, "fields": text, "received_at": now}
+        )
+        events.append(
+            Event(
+                EventKind.GATE_VERDICT,
+                f"verdict:{manifest.batch_id}:{row}",
+                manifest.batch_id,
+                {
+                    "row": row,
+                    "subject_key": subject_key,
+                    "proceed": verdict["proceed"],
+                    "reason_codes": verdict["reason_codes"],
+                },
+            )
+        )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.batches).values(
+                batch_id=manifest.batch_id,
+                manifest_sha256=manifest_sha256,
+                requesting_agency=manifest.requesting_agency,
+                signer_key_id=manifest.signer.key_id,
+                statute=manifest.statutory_authority,
+                batch_date=manifest.submitted_on,
+                received_at=now,
+                subject_count=len(raw),
+                status="gated",
+            )
+        )
+        received = ReceivedBatch(manifest.batch_id, manifest_sha256, now.date())
+        remember_in(conn, received, person_keys, manifest.submitted_on)
+        _insert(conn, t.subjects, subject_rows)
+        _insert(conn, t.subject_data, data_rows)
+        append_events(conn, events, now)
+
+
+def stored_verdicts(engine: Engine, batch_id: str) -> pa.Table:
+    """The gate's verdicts as recorded (row, subject_id, proceed, reason_codes), by row."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.subjects.c.row, t.subjects.c.subject_id, t.subjects.c.proceed,
+                   t.subjects.c.reason_codes)
+            .where(t.subjects.c.batch_id == batch_id)
+            .order_by(t.subjects.c.row)
+        ).mappings().all()  # fmt: skip
+    return pa.Table.from_pylist(
+        [dict(r) for r in rows],
+        schema=pa.schema(
+            [("row", pa.int64()), ("subject_id", pa.string()), ("proceed", pa.bool_()),
+             ("reason_codes", pa.string())]
+        ),
+    )  # fmt: skip
+
+
+def stored_decisions(engine: Engine, batch_id: str) -> pa.Table:
+    """The decisions recorded so far for the batch (DECISION_SCHEMA), by row."""
+    names = [f.name for f in DECISION_SCHEMA]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*(t.decisions.c[n] for n in names if n != "subject_id"), t.subjects.c.subject_id)
+            .join(t.subjects, (t.subjects.c.batch_id == t.decisions.c.batch_id)
+                  & (t.subjects.c.row == t.decisions.c.row))
+            .where(t.decisions.c.batch_id == batch_id)
+            .order_by(t.decisions.c.row)
+        ).mappings().all()  # fmt: skip
+    return pa.Table.from_pylist([{n: r[n] for n in names} for r in rows], schema=DECISION_SCHEMA)
+
+
+def record_decisions(
+    engine: Engine, batch_id: str, decided: pa.Table, secret: bytes, now: datetime
+) -> int:
+    """One chunk of decisions and their DECISION events; rows already recorded are skipped."""
+    with engine.begin() as conn:
+        done = set(
+            conn.execute(
+                select(t.decisions.c.row).where(t.decisions.c.batch_id == batch_id)
+            ).scalars()
+        )
+        rows = [r for r in decided.to_pylist() if r["row"] not in done]
+        if not rows:
+            return 0
+        _insert(conn, t.decisions, [
+            {k: v for k, v in r.items() if k != "subject_id"}
+            | {"batch_id": batch_id, "decided_at": now}
+            for r in rows
+        ])  # fmt: skip
+        append_events(conn, [_decision_event(batch_id, r, secret) for r in rows], now)
+        conn.execute(
+            update(t.batches).where(t.batches.c.batch_id == batch_id).values(status="decided")
+        )
+    return len(rows)
+
+
+def _decision_event(batch_id: str, r: Mapping, secret: bytes) -> Event:
+    probability = r["match_probability"]
+    return Event(
+        EventKind.DECISION,
+        f"decision:{batch_id}:{r['row']}",
+        batch_id,
+        {
+            "row": r["row"],
+            "outcome": r["outcome"],
+            "taxpayer_key": keyed(secret, r["tin"]) if r["tin"] else None,
+            "match_probability": None
+            if probability is None
+            else f"{probability:.{PROBABILITY_DIGITS}f}",
+            "reasons": r["reasons"],
+            "policy_sha256": r["policy_sha256"],
+            "model_sha256": r["model_sha256"],
+            "explanation_sha256": _sha256(r["explanation"]),
+        },
+    )
+
+
+def set_status(engine: Engine, batch_id: str, status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.batches).where(t.batches.c.batch_id == batch_id).values(status=status)
+        )
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a released response disclosed, for the accounting."""
+
+    manifest_sha256: str
+    path: str
+    recipient_agency: str
+    statute: str
+    fields: tuple[str, ...]
+
+
+def record_release(
+    engine: Engine,
+    batch_id: str,
+    responses: pa.Table,
+    decisions: pa.Table,
+    reviews: Iterable[Mapping],
+    release: Release,
+    secret: bytes,
+    now: datetime,
+) -> int:
+    """Reviews, disclosures, the response and their events, in one transaction; returns the
+    number of disclosures. A response already recorded is not recorded again."""
+    by_row = {r["row"]: r for r in decisions.to_pylist()}
+    disclosed, events = [], []
+    for row_number, response in enumerate(responses.to_pylist(), start=1):
+        if response["outcome"] != "CONFIRMED":
+            continue
+        decision = by_row[row_number]  # responses are in batch order, one per batch row
+        address = "|".join(str(response[f] or "") for f in release.fields)
+        item = {
+            "batch_id": batch_id,
+            "row": decision["row"],
+            "subject_id": response["subject_id"],
+            "recipient_agency": release.recipient_agency,
+            "statute": release.statute,
+            "fields_disclosed": ";".join(release.fields),
+            "address_tax_year": response["address_tax_year"],
+            "address_key": keyed(secret, address),
+            "policy_version": decision["policy_version"],
+            "policy_sha256": decision["policy_sha256"],
+            "model_sha256": decision["model_sha256"],
+            "disclosed_at": now,
+        }
+        disclosed.append(item)
+        events.append(
+            Event(
+                EventKind.DISCLOSURE,
+                f"disclosure:{batch_id}:{decision['row']}",
+                batch_id,
+                {k: v for k, v in item.items() if k not in ("batch_id", "subject_id",
+                                                             "disclosed_at", "policy_version")}
+                | {"subject_ref_key": keyed(secret, response["subject_id"])},
+            )
+        )  # fmt: skip
+    review_rows = [dict(r) | {"batch_id": batch_id} for r in reviews]
+    review_events = [
+        Event(
+            EventKind.REVIEW,
+            f"review:{batch_id}:{r['row']}",
+            batch_id,
+            {"row": r["row"], "resolution": r["resolution"], "officer": r["officer"],
+             "note_sha256": _sha256(r["note"] or "")},
+        )
+        for r in review_rows
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        recorded = select(t.responses.c.batch_id).where(t.responses.c.batch_id == batch_id)
+        if conn.execute(recorded).first():
+            return 0
+        _insert(conn, t.reviews, review_rows)
+        _insert(conn, t.disclosures, disclosed)
+        conn.execute(
+            insert(t.responses).values(
+                batch_id=batch_id, manifest_sha256=release.manifest_sha256, path=release.path,
+                released_at=now,
+            )
+        )  # fmt: skip
+        conn.execute(
+            update(t.batches)
+            .where(t.batches.c.batch_id == batch_id)
+            .values(status="released", response_manifest_sha256=release.manifest_sha256)
+        )
+        append_events(
+            conn,
+            [*review_events, *events, Event(
+                EventKind.RESPONSE_RELEASED, f"response:{batch_id}", batch_id,
+                {"manifest_sha256": release.manifest_sha256, "responses": responses.num_rows,
+                 "disclosures": len(disclosed)},
+            )],
+            now,
+        )  # fmt: skip
+    return len(disclosed)
+
+
+def released_on(engine: Engine, batch_id: str) -> date | None:
+    with engine.connect() as conn:
+        at = conn.execute(
+            select(t.responses.c.released_at).where(t.responses.c.batch_id == batch_id)
+        ).scalar()
+    return at.date() if at else None

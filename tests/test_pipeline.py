@@ -1,0 +1,167 @@
+"""A batch survives a SIGKILL at every crash point, and the same manifest twice is one batch.
+
+Each run is a real `taxgate process` subprocess; `TAXGATE_CRASH_AT` makes it kill itself at
+the named point (taxgate.crashpoints). The restarted run must finish the batch with the same
+decisions as an uninterrupted run, no row or event twice, none lost, and a log that verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+
+from taxgate.crashpoints import POINTS
+from taxgate.formats.keys import load_keyring
+from taxgate.formats.manifest import RequestManifest
+from taxgate.formats.tables import read_table
+from taxgate.ledger import schema as t
+from taxgate.ledger.audit import verify_log
+from taxgate.ledger.database import open_ledger
+from taxgate.ledger.events import EventKind
+
+CHUNK = "100"  # subjects per match chunk: the small world's batch takes several chunks
+pytestmark = pytest.mark.slow
+
+
+def disclosing_key(world_dir: Path) -> Path:
+    return next(
+        p.with_name(p.name.replace(".pub.json", ".key"))
+        for p in (world_dir / "keys").glob("*.pub.json")
+        if '"Disclosing Agency"' in p.read_text()
+    )
+
+
+def process(
+    world_dir: Path, home: Path, out: Path, url: str, manifest: Path | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "taxgate", "process",
+            str(manifest or world_dir / "batch" / "manifest.json"), "--home", str(home),
+            "--keyring", str(world_dir / "keys"), "--key", str(disclosing_key(world_dir)),
+            "--out", str(out)]  # fmt: skip
+    environment = os.environ | {
+        "TAXGATE_DATABASE_URL": url,
+        "TAXGATE_MATCH_CHUNK_SUBJECTS": CHUNK,
+        "COLUMNS": "200",
+    }
+    environment.pop("TAXGATE_CRASH_AT", None)
+    return subprocess.run(args, env=environment | env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def home(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the trained home: the runs add a secret to it, and nothing else."""
+    copy = tmp_path_factory.mktemp("home")
+    for name in ("master.duckdb", "model.json"):
+        shutil.copy(trained_home / name, copy / name)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def reference(world_dir: Path, home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Outcomes of an uninterrupted run, by row."""
+    folder = tmp_path_factory.mktemp("reference")
+    done = process(world_dir, home, folder / "out", f"sqlite:///{folder / 'ledger.sqlite3'}")
+    assert done.returncode == 0, done.stderr
+    decisions = pq.read_table(folder / "out" / "decisions.parquet").to_pylist()
+    return {d["row"]: (d["outcome"], d["tin"]) for d in decisions}
+
+
+def counts(url: str, batch_id: str) -> dict[str, int]:
+    engine = open_ledger(url)
+    with engine.connect() as conn:
+
+        def rows(table: t.Table) -> int:
+            return conn.execute(
+                select(func.count()).select_from(table).where(table.c.batch_id == batch_id)
+            ).scalar_one()
+
+        events = dict(
+            conn.execute(
+                select(t.log_events.c.kind, func.count())
+                .where(t.log_events.c.batch_id == batch_id)
+                .group_by(t.log_events.c.kind)
+            ).all()
+        )
+        found = {
+            "subjects": rows(t.subjects),
+            "decisions": rows(t.decisions),
+            "disclosures": rows(t.disclosures),
+            "responses": rows(t.responses),
+        }
+    engine.dispose()
+    return found | {f"events:{k}": v for k, v in events.items()}
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_batch_killed_at_any_point_finishes_once_and_verifies(
+    point: str, world_dir: Path, home: Path, reference: dict, database_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    killed = process(world_dir, home, out, database_url, TAXGATE_CRASH_AT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    resumed = process(world_dir, home, out, database_url)
+    assert resumed.returncode == 0, resumed.stderr
+
+    decisions = pq.read_table(out / "decisions.parquet").to_pylist()
+    assert {d["row"]: (d["outcome"], d["tin"]) for d in decisions} == reference
+    batch_id = RequestManifest.load(world_dir / "batch" / "manifest.json").batch_id
+    found = counts(database_url, batch_id)
+    proceeding = sum(1 for d in decisions)
+    confirmed = sum(1 for d in decisions if d["outcome"] == "CONFIRMED")
+    responses = read_table(out / "responses.csv", "responses")
+    assert found["subjects"] == responses.num_rows == found[f"events:{EventKind.GATE_VERDICT}"]
+    assert found["decisions"] == proceeding == found[f"events:{EventKind.DECISION}"]
+    assert found["disclosures"] == confirmed == found[f"events:{EventKind.DISCLOSURE}"]
+    assert found["responses"] == 1 == found[f"events:{EventKind.RESPONSE_RELEASED}"]
+    assert found[f"events:{EventKind.BATCH_RECEIVED}"] == 1
+    assert sum(r["outcome"] == "CONFIRMED" for r in responses.to_pylist()) == confirmed
+
+    engine = open_ledger(database_url)
+    report = verify_log(engine, load_keyring(world_dir / "keys"))
+    engine.dispose()
+    assert report.ok, report
+
+
+def test_the_same_manifest_again_returns_the_recorded_result(
+    world_dir: Path, home: Path, database_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = process(world_dir, home, out, database_url)
+    assert first.returncode == 0, first.stderr
+    batch_id = RequestManifest.load(world_dir / "batch" / "manifest.json").batch_id
+    before = counts(database_url, batch_id)
+    response = (out / "response.json").read_bytes()
+
+    again = process(world_dir, home, out, database_url)
+    assert again.returncode == 0, again.stderr
+    assert "already answered" in again.stdout
+    assert counts(database_url, batch_id) == before
+    assert (out / "response.json").read_bytes() == response
+
+
+def test_another_manifest_under_the_same_batch_id_is_refused(
+    world_dir: Path, home: Path, database_url: str, tmp_path: Path
+) -> None:
+    first = process(world_dir, home, tmp_path / "out", database_url)
+    assert first.returncode == 0, first.stderr
+    copy = tmp_path / "batch"
+    shutil.copytree(world_dir / "batch", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["attestation"] += " "  # any change: another manifest under the same batch id
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    refused = process(
+        world_dir, home, tmp_path / "out2", database_url, manifest=copy / "manifest.json"
+    )
+    assert refused.returncode != 0
+    assert "for a different manifest" in refused.stdout + refused.stderr
+    assert not (tmp_path / "out2" / "response.json").exists()
