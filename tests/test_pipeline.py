@@ -165,3 +165,23 @@ def test_another_manifest_under_the_same_batch_id_is_refused(
     assert refused.returncode != 0
     assert "for a different manifest" in refused.stdout + refused.stderr
     assert not (tmp_path / "out2" / "response.json").exists()
+    assert "refusal logged" in refused.stdout
+    assert (tmp_path / "out2" / "checkpoint.txt").is_file()
+
+    again = process(
+        world_dir, home, tmp_path / "out3", database_url, manifest=copy / "manifest.json"
+    )
+    assert again.returncode != 0
+    engine = open_ledger(database_url)
+    with engine.connect() as conn:
+        refusals = conn.execute(select(t.refused_batches)).all()
+        logged = conn.execute(
+            select(t.log_events.c.body).where(t.log_events.c.kind == EventKind.BATCH_REFUSED)
+        ).scalars().all()  # fmt: skip
+    report = verify_log(engine, load_keyring(world_dir / "keys"))
+    engine.dispose()
+    assert [(r.claimed_batch_id, r.reason) for r in refusals] == [
+        (manifest["batch_id"], "BATCH_ID_REUSED")
+    ]
+    assert len(logged) == 1 and json.loads(logged[0])["reason"] == "BATCH_ID_REUSED"
+    assert report.ok, report

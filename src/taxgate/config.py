@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="Subjects matched and decided at a time: bounds the memory of candidate pairs.",
     )
 
+    master_rebuild_rows: int = Field(
+        default=4_000_000,
+        gt=0,
+        description="Filings per slice when a master load rebuilds its derived tables: bounds "
+        "the memory of the window over each slice.",
+    )
     duckdb_memory_limit: str = Field(
         default="6GB",
         description="Memory DuckDB may use for the master index before spilling to disk.",

@@ -118,7 +118,10 @@ def process_batch(
                 keyring_source=keyring_source, remember=False,
             )  # fmt: skip
         if gate.verdicts is None or gate.subjects is None:
-            return ProcessResult(gate, seconds=seconds)
+            recorder.record_refusal(ledger, gate.batch, _now())
+            result = ProcessResult(gate, seconds=seconds)
+            result.checkpoint = checkpoint(ledger, key_path, out)
+            return result
         manifest = RequestManifest.load(manifest_path)
         with _timed(seconds, "record gate", announce):
             recorder.record_gate(

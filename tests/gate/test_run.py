@@ -5,7 +5,7 @@ import json
 import pytest
 
 from taxgate.formats.keys import new_key
-from taxgate.formats.manifest import RequestManifest
+from taxgate.formats.manifest import BATCH_ID_MAX_LENGTH, RequestManifest
 from taxgate.gate.history import MemoryHistory
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import run_gate
@@ -98,6 +98,16 @@ def test_unreadable_manifest_is_a_verdict_not_a_crash(tmp_path, keyring, policy)
     result = gate(path, keyring, policy)
     assert result.batch.reason is BatchReason.MANIFEST_UNREADABLE
     assert "manifest.json" in result.batch.message
+
+
+def test_an_overlong_batch_id_makes_the_manifest_unreadable(make_batch, keyring, policy) -> None:
+    path = make_batch([valid_row()])
+    manifest = json.loads(path.read_text())
+    manifest["batch_id"] = "B" * (BATCH_ID_MAX_LENGTH + 1)
+    path.write_text(json.dumps(manifest))
+    result = gate(path, keyring, policy)
+    assert result.batch.reason is BatchReason.MANIFEST_UNREADABLE
+    assert "batch_id" in result.batch.message
 
 
 @pytest.fixture(params=["memory", *BACKENDS])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -12,15 +13,19 @@ import pytest
 from sqlalchemy import Engine
 
 from taxgate.errors import TaxgateError
+from taxgate.gate.reasons import BatchReason
+from taxgate.gate.verdicts import BatchVerdict
 from taxgate.ledger.accounting import (
     CSV_COLUMNS,
     accounting_html,
     accounting_rows,
     batch_report,
+    totals_table,
     write_csv,
 )
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.recall import acknowledge, issue_recall, plan_recall
+from taxgate.ledger.recorder import record_refusal
 from tests.ledger.seed import MODEL, policy_variant, rejected, seed_batch, subject
 
 AUGUST = (date(2025, 8, 1), date(2025, 8, 31))
@@ -91,6 +96,33 @@ def test_totals_of_the_period(ledger) -> None:
     assert totals.rejections == {"ADDRESS_PO_BOX": 1, "ADDRESS_ZIP_ONLY": 1, "TIN_INVALID": 1}
     assert (totals.confirmations, totals.not_confirmed, totals.reviews) == (3, 2, 2)
     assert (totals.recalls_issued, totals.recalls_outstanding) == (0, 0)
+
+
+def refused(sha: str, reason: BatchReason, claimed: str | None = "A") -> BatchVerdict:
+    return BatchVerdict(
+        batch_id=claimed, manifest_sha256=sha * 64, accepted=False, policy_version="2025.2",
+        policy_sha256="ab" * 32, reason=reason, message="refused",
+    )  # fmt: skip
+
+
+def test_batches_refused_whole_are_counted_by_reason_once_each(ledger) -> None:
+    assert record_refusal(ledger, refused("1", BatchReason.SIGNATURE_INVALID), FIRST)
+    assert not record_refusal(ledger, refused("1", BatchReason.SIGNATURE_INVALID), FIRST)
+    assert record_refusal(ledger, refused("2", BatchReason.BATCH_ID_REUSED), LAST_SECOND)
+    assert record_refusal(ledger, refused("3", BatchReason.KEY_UNKNOWN, None), LAST_SECOND)
+    assert record_refusal(ledger, refused("4", BatchReason.KEY_UNKNOWN), NEXT_MONTH)
+    totals = accounting_rows(ledger, *AUGUST).totals
+    assert totals.batches == 2  # the refused ones never take a batch id
+    assert totals.batches_refused == 3
+    assert totals.refusals == {"BATCH_ID_REUSED": 1, "KEY_UNKNOWN": 1, "SIGNATURE_INVALID": 1}
+    lines = dict(totals_table(totals))
+    assert lines["batches refused by the gate"] == 3 and lines["  reason KEY_UNKNOWN"] == 1
+
+
+def test_an_accepted_batch_is_never_recorded_as_refused(ledger) -> None:
+    accepted = dataclasses.replace(refused("5", BatchReason.KEY_UNKNOWN), accepted=True)
+    with pytest.raises(ValueError, match="only a refused batch"):
+        record_refusal(ledger, accepted, FIRST)
 
 
 def test_periods_are_whole_utc_days_both_included(ledger) -> None:

@@ -103,6 +103,15 @@ ROWS: dict[str, dict] = {
     ),
     "checkpoints": dict(tree_size=1, root_hash=HASH, signed_at=AT, note="taxgate\n1\nq83=\n"),
     "purges": dict(id=1, before_date=DAY, purged_at=AT, subjects_purged=0),
+    "refused_batches": dict(
+        manifest_sha256=HASH,
+        claimed_batch_id=BATCH,
+        reason="SIGNATURE_INVALID",
+        message="the signature does not verify",
+        policy_version="2025.2",
+        policy_sha256=HASH,
+        received_at=AT,
+    ),
 }
 
 # A change to one ordinary column of each append-only table.
@@ -116,6 +125,7 @@ UPDATES = {
     "log_events": "body = 'rewritten'",
     "checkpoints": "root_hash = 'rewritten'",
     "purges": "subjects_purged = 99",
+    "refused_batches": "reason = 'rewritten'",
 }
 
 POSTGRES_ONLY = [pytest.param("postgresql", marks=pytest.mark.postgres)]

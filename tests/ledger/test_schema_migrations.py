@@ -41,6 +41,7 @@ LEDGER_TABLES = {
     "log_events",
     "checkpoints",
     "purges",
+    "refused_batches",
 }
 VERSION_TABLE = "alembic_version"
 CONCURRENT_OPENERS = 4

@@ -11,6 +11,7 @@ import pytest
 
 from taxgate.errors import TaxgateError
 from taxgate.formats.tables import records_to_table, write_table
+from taxgate.match import master
 from taxgate.match.master import load_filings, master_path
 
 ANA, BEN = "123456789", "223456789"
@@ -130,3 +131,79 @@ def test_term_frequency_tables_for_names(two_years: tuple[Path, Path], tmp_path:
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(TaxgateError, match="file not found"):
         load_filings([tmp_path / "nope.parquet"], tmp_path / "home")
+
+
+def many_filings(tmp_path: Path) -> Path:
+    """Forty taxpayers over two years, some moving, so the derived tables have many slices."""
+    rows = []
+    for n in range(40):
+        tin = f"{300000000 + n}"
+        rows.append(filing(tin, 2022, date(2023, 4, 1 + n % 20), f"{n} Oak Street"))
+        street = f"{n} Oak St" if n % 3 else f"{n + 100} Elm Road"
+        rows.append(filing(tin, 2023, date(2024, 3, 1 + n % 20), street))
+    return write(tmp_path, "many.parquet", rows)
+
+
+DERIVED_QUERIES = (
+    "SELECT * FROM taxpayer_addresses",
+    "SELECT * FROM last_known",
+    "SELECT * FROM tf_given",
+    "SELECT * FROM tf_family",
+)
+
+
+def test_derived_tables_built_in_slices_equal_those_built_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filings = many_filings(tmp_path)
+    whole, sliced = tmp_path / "whole", tmp_path / "sliced"
+    load_filings([filings], whole)
+    monkeypatch.setenv("TAXGATE_MASTER_REBUILD_ROWS", "7")
+    steps: list[tuple[int, int]] = []
+    load_filings([filings], sliced, rebuilding=lambda step, total: steps.append((step, total)))
+    assert steps[-1] == (25, 25)  # 80 filings / 7 per slice = 12 slices, twice, plus the sort
+    for sql in DERIVED_QUERIES:
+        assert query(sliced, sql) == query(whole, sql), sql
+    rows = query(whole, "SELECT address_id, tin FROM taxpayer_addresses")
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == 40 + 14
+    tins = [r[0] for r in query(whole, "SELECT tin FROM last_known")]
+    assert tins == sorted(tins) and len(tins) == 40
+
+
+def tables(home: Path) -> set[str]:
+    return {r[0] for r in query(home, "SELECT table_name FROM information_schema.tables")}
+
+
+def test_leftovers_of_a_killed_load_are_discarded(
+    two_years: tuple[Path, Path], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    load_filings([two_years[0]], home)
+    with duckdb.connect(str(master_path(home))) as con:  # what a SIGKILL mid-load leaves
+        con.execute("CREATE TABLE filings_staging AS SELECT * FROM filings_norm")
+        con.execute("CREATE TABLE taxpayer_addresses_next AS SELECT * FROM taxpayer_addresses")
+    summary = load_filings([two_years[1]], home)
+    assert (summary.filings, summary.taxpayers, summary.addresses) == (4, 2, 3)
+    assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
+                            "tf_family"}  # fmt: skip
+
+
+def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
+    two_years: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    load_filings([two_years[0]], home)
+    before = [query(home, sql) for sql in DERIVED_QUERIES]
+    real = master.rebuild_derived
+
+    def rebuild_then_fail(*args, **kwargs) -> None:
+        real(*args, **kwargs)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(master, "rebuild_derived", rebuild_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        load_filings([two_years[1]], home)
+    assert query(home, "SELECT count(*) FROM filings_norm") == [(2,)]
+    assert [query(home, sql) for sql in DERIVED_QUERIES] == before
+    assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
+                            "tf_family"}  # fmt: skip

@@ -26,8 +26,17 @@ def load(
     home = home or get_settings().home
     with progress_bar() as bar:
         task = bar.add_task("filings", total=None)
+        derived = bar.add_task("derived tables", total=None, start=False)
+
+        def rebuilding(step: int, steps: int) -> None:
+            bar.start_task(derived)
+            bar.update(derived, completed=step, total=steps)
+
         summary = load_filings(
-            filings, home, lambda done, total: bar.update(task, completed=done, total=total)
+            filings,
+            home,
+            lambda done, total: bar.update(task, completed=done, total=total),
+            rebuilding,
         )
     show_fields(
         ("master", summary.master),

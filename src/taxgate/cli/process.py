@@ -66,6 +66,8 @@ def process(
         )
     print_summary(result.gate)
     if result.decisions is None:
+        console.print("refusal logged; log checkpoint:", highlight=False)
+        console.print(result.checkpoint or "", markup=False, highlight=False)
         raise typer.Exit(1)
     console.print(outcome_table(result))
     if result.already_released:

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taxgate.errors import FormatError
 
+# The ledger keys every event by batch id and row in 200 characters; this leaves room.
+BATCH_ID_MAX_LENGTH = 100
+
 
 class Signer(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +80,11 @@ class RequestManifest(SignedManifest):
     count_field: ClassVar[str] = "subject_count"
     table_kind: ClassVar[str] = "subjects"
 
-    batch_id: str
+    batch_id: str = Field(
+        min_length=1,
+        max_length=BATCH_ID_MAX_LENGTH,
+        description="The requester's identifier of the batch; never reused.",
+    )
     requesting_agency: str
     submitted_on: date
     signer: Signer

@@ -86,12 +86,15 @@ class Totals:
     """What happened in the period, each counted on the day it happened (UTC).
 
     Requests and rejections are the subjects of batches received in the period (rejections
-    count each reason code a subject was given); confirmations are disclosures made in it;
+    count each reason code a subject was given); batches refused as a whole are counted apart,
+    by reason, since nothing in them was examined; confirmations are disclosures made in it;
     not confirmed adds decisions NOT_CONFIRMED then and reviews resolved NOT_CONFIRMED then;
     recalls are notices issued in it, acknowledged (or not) by now.
     """
 
     batches: int = 0
+    batches_refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     rejected: int = 0
     rejections: dict[str, int] = field(default_factory=dict)
@@ -210,6 +213,7 @@ def accounting_rows(engine: Engine, start: date, end: date) -> Accounting:
         for r in rows:
             days[r.disclosed_on].confirmations += 1
         batches, requests, rejected, rejections = _requests(conn, since, until, days)
+        refusals = _refusals(conn, since, until)
         not_confirmed = conn.execute(
             select(func.count())
             .select_from(t.decisions)
@@ -228,6 +232,8 @@ def accounting_rows(engine: Engine, start: date, end: date) -> Accounting:
     acknowledged = sum(1 for r in recalls if not r.outstanding)
     totals = Totals(
         batches=batches,
+        batches_refused=sum(refusals.values()),
+        refusals=refusals,
         requests=requests,
         rejected=rejected,
         rejections=dict(sorted(rejections.items())),
@@ -311,6 +317,18 @@ def _requests(
                 rejections[code] += n
                 day.rejections[code] += n
     return len(received), requests, rejected, rejections
+
+
+def _refusals(conn: Connection, since: datetime, until: datetime) -> dict[str, int]:
+    """Batches the gate refused as a whole in the period, by reason."""
+    r = t.refused_batches.c
+    rows = conn.execute(
+        select(r.reason, func.count())
+        .where(r.received_at >= since, r.received_at < until)
+        .group_by(r.reason)
+        .order_by(r.reason)
+    )
+    return {reason: n for reason, n in rows}
 
 
 # ---------------------------------------------------------------- one batch
@@ -423,6 +441,8 @@ def totals_table(totals: Totals) -> list[tuple[str, int]]:
     """The totals as (label, count) lines, in the order a reader asks for them."""
     lines = [
         ("batches received", totals.batches),
+        ("batches refused by the gate", totals.batches_refused),
+        *((f"  reason {code}", n) for code, n in totals.refusals.items()),
         ("subjects requested", totals.requests),
         ("subjects rejected by the gate", totals.rejected),
         *((f"  reason {code}", n) for code, n in totals.rejections.items()),

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     """What happened; stored as the `kind` of a log event and inside its leaf."""
 
     BATCH_RECEIVED = "batch_received"
+    BATCH_REFUSED = "batch_refused"
     GATE_VERDICT = "gate_verdict"
     DECISION = "decision"
     REVIEW = "review"

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from taxgate.decide.outcomes import DECISION_SCHEMA
 from taxgate.formats.manifest import RequestManifest
 from taxgate.gate.history import ReceivedBatch
+from taxgate.gate.verdicts import BatchVerdict
 from taxgate.ledger import schema as t
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.gate_history import remember_in
@@ -146,6 +147,46 @@ def record_gate(
         _insert(conn, t.subjects, subject_rows)
         _insert(conn, t.subject_data, data_rows)
         append_events(conn, events, now)
+
+
+def record_refusal(engine: Engine, verdict: BatchVerdict, now: datetime) -> bool:
+    """A batch the gate refused as a whole; False when this very manifest was refused before.
+
+    The statute's accounting covers every request, so a refusal is logged too; its batch id
+    is only claimed (see `schema.refused_batches`) and goes into the event's body, not its
+    `batch_id`.
+    """
+    if verdict.accepted or verdict.reason is None:
+        raise ValueError("only a refused batch, with its reason, is recorded as refused")
+    reason = verdict.reason.value
+    with engine.begin() as conn:
+        seen = conn.execute(
+            select(t.refused_batches.c.manifest_sha256).where(
+                t.refused_batches.c.manifest_sha256 == verdict.manifest_sha256
+            )
+        ).first()
+        if seen:
+            return False
+        conn.execute(
+            insert(t.refused_batches).values(
+                manifest_sha256=verdict.manifest_sha256,
+                claimed_batch_id=verdict.batch_id,
+                reason=reason,
+                message=verdict.message,
+                policy_version=verdict.policy_version,
+                policy_sha256=verdict.policy_sha256,
+                received_at=now,
+            )
+        )
+        body = {
+            "manifest_sha256": verdict.manifest_sha256,
+            "claimed_batch_id": verdict.batch_id,
+            "reason": reason,
+            "policy_sha256": verdict.policy_sha256,
+        }
+        event_key = f"refused:{verdict.manifest_sha256}"
+        append_events(conn, [Event(EventKind.BATCH_REFUSED, event_key, None, body)], now)
+    return True
 
 
 def stored_verdicts(engine: Engine, batch_id: str) -> pa.Table:

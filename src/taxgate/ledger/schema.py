@@ -52,6 +52,7 @@ APPEND_ONLY_TABLES = (
     "log_events",
     "checkpoints",
     "purges",
+    "refused_batches",
 )
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -245,4 +246,19 @@ purges = Table(
     Column("before_date", Date, nullable=False),
     _timestamp("purged_at"),
     Column("subjects_purged", Integer, nullable=False),
+)
+
+# A batch the gate refused as a whole (bad signature, reused batch id, ...). Kept apart from
+# `batches`: its batch id is only claimed, and a forged manifest must not take the id from the
+# genuine batch that may follow it.
+refused_batches = Table(
+    "refused_batches",
+    metadata,
+    Column("manifest_sha256", String(HEX64), primary_key=True),
+    Column("claimed_batch_id", Text),
+    Column("reason", String(CODE), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("policy_version", String(VERSION), nullable=False),
+    Column("policy_sha256", String(HEX64), nullable=False),
+    _timestamp("received_at", index=True),
 )

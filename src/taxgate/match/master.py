@@ -1,8 +1,8 @@
 """The master index: every filing normalised once, so matching reads addresses, not raw returns.
 
 HOME/master.duckdb holds (docs/matching.md, section 2):
-- `filings_norm`: every filing, normalised, plus the address exactly as filed (`filed_*`);
-  appended one tax year at a time, a year already present is refused.
+- `filings_norm`: every filing, normalised, plus the address exactly as filed (`filed_*`) and
+  its `address_id`; appended one tax year at a time, a year already present is refused.
 - `taxpayer_addresses`: one row per (tin, distinct normalised address), the right-hand side
   of matching, named by a stable `address_id`.
 - `last_known`: one row per tin, the address of its latest filing; only this feeds disclosure.
@@ -35,6 +35,13 @@ PERSON_COLUMNS = (
 # The address as filed, kept beside the normalised one: a disclosure quotes the filing.
 FILED_ADDRESS = ("street", "unit", "city", "state", "zip")
 TF_COLUMNS = ("given", "family")
+# Tables derived from filings_norm; a load builds each as `<name>_next`, then swaps it in.
+DERIVED = ("taxpayer_addresses", "last_known", "tf_given", "tf_family")
+NEXT = "_next"
+STAGING = "filings_staging"
+LAST_KNOWN_SLICES = "last_known_slices"
+# Slices are ranges of the first two hex digits of address_id, so at most 16 * 16.
+MAX_PASSES = 256
 
 Progress = Callable[[int, int], None]
 
@@ -121,84 +128,166 @@ def _address_id_sql(prefix: str = "") -> str:
     return f"md5(concat_ws('|', {parts}))"
 
 
-def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute taxpayer_addresses, last_known and the term-frequency tables from filings."""
+def _passes(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """How many slices the derived tables are built in, so each slice's window fits in memory."""
+    rows = _count(con, f"SELECT count(*) FROM {source}")
+    per_pass = get_settings().master_rebuild_rows
+    return max(1, min(MAX_PASSES, -(-rows // per_pass)))
+
+
+def _address_slice(index: int, passes: int) -> str:
+    """Slice `index` of `passes` by the first two hex digits of address_id, in id order."""
+    low = f"address_id >= '{MAX_PASSES * index // passes:02x}'"
+    if index == passes - 1:
+        return low
+    return f"{low} AND address_id < '{MAX_PASSES * (index + 1) // passes:02x}'"
+
+
+def _create_or_insert(con: duckdb.DuckDBPyConnection, table: str, first: bool, query: str) -> None:
+    con.execute(f"CREATE TABLE {table} AS {query}" if first else f"INSERT INTO {table} {query}")
+
+
+def rebuild_derived(
+    con: duckdb.DuckDBPyConnection, source: str = "filings_norm", progress: Progress | None = None
+) -> None:
+    """Build taxpayer_addresses, last_known and the term-frequency tables from `source`.
+
+    They are written as `<name>_next` (see `_swap_in`). Each window runs over one slice of the
+    filings at a time: over 54M filings in one piece DuckDB's window operator held 21 GB.
+    Slices by address_id come out in address_id order; last_known is sliced by a hash of the
+    tin and sorted once at the end (DuckDB sorts out of core).
+    """
     key = ", ".join(ADDRESS_KEY)
     person = ", ".join(PERSON_COLUMNS)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE taxpayer_addresses AS
-        WITH ranked AS (
-            SELECT *,
-                row_number() OVER (w ORDER BY filed_on DESC, tax_year DESC) AS latest,
-                min(tax_year) OVER w AS first_year,
-                max(tax_year) OVER w AS last_year,
-                max(filed_on) OVER w AS last_filed_on
-            FROM filings_norm
-            WINDOW w AS (PARTITION BY tin, {key})
-        )
-        SELECT {_address_id_sql()} AS address_id, tin, {person}, {key},
-               first_year, last_year, last_filed_on
-        FROM ranked WHERE latest = 1
-        ORDER BY address_id
-    """)
     filed = ", ".join(f"filed_{c} AS {c}" for c in FILED_ADDRESS)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE last_known AS
-        SELECT tin, {filed}, tax_year, filed_on, {_address_id_sql()} AS address_id
-        FROM filings_norm
-        QUALIFY row_number() OVER (
-            PARTITION BY tin ORDER BY filed_on DESC, tax_year DESC, address_id
-        ) = 1
-        ORDER BY tin
-    """)
+    passes = _passes(con, source)
+    steps = 2 * passes + 1
+    for index in range(passes):
+        _create_or_insert(con, f"taxpayer_addresses{NEXT}", index == 0, f"""
+            WITH ranked AS (
+                SELECT *,
+                    row_number() OVER (w ORDER BY filed_on DESC, tax_year DESC) AS latest,
+                    min(tax_year) OVER w AS first_year,
+                    max(tax_year) OVER w AS last_year,
+                    max(filed_on) OVER w AS last_filed_on
+                FROM {source} WHERE {_address_slice(index, passes)}
+                WINDOW w AS (PARTITION BY tin, {key})
+            )
+            SELECT address_id, tin, {person}, {key}, first_year, last_year, last_filed_on
+            FROM ranked WHERE latest = 1
+            ORDER BY address_id
+        """)  # fmt: skip
+        if progress:
+            progress(index + 1, steps)
+    for index in range(passes):
+        _create_or_insert(con, LAST_KNOWN_SLICES, index == 0, f"""
+            SELECT tin, {filed}, tax_year, filed_on, address_id
+            FROM {source} WHERE hash(tin) % {passes} = {index}
+            QUALIFY row_number() OVER (
+                PARTITION BY tin ORDER BY filed_on DESC, tax_year DESC, address_id
+            ) = 1
+        """)  # fmt: skip
+        if progress:
+            progress(passes + index + 1, steps)
+    con.execute(f"CREATE TABLE last_known{NEXT} AS SELECT * FROM {LAST_KNOWN_SLICES} ORDER BY tin")
+    con.execute(f"DROP TABLE {LAST_KNOWN_SLICES}")
     for column in TF_COLUMNS:
         con.execute(f"""
-            CREATE OR REPLACE TABLE tf_{column} AS
+            CREATE TABLE tf_{column}{NEXT} AS
             SELECT {column}, count(*) / sum(count(*)) OVER () AS tf_{column}
-            FROM taxpayer_addresses WHERE {column} IS NOT NULL
+            FROM taxpayer_addresses{NEXT} WHERE {column} IS NOT NULL
             GROUP BY {column} ORDER BY {column}
         """)
+    if progress:
+        progress(steps, steps)
+
+
+def _drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables a load that did not finish (refused, failed, killed) may have left behind."""
+    for name in (STAGING, LAST_KNOWN_SLICES, *(f"{d}{NEXT}" for d in DERIVED)):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, sources: list[FilingsSource], progress: Progress | None
+) -> int:
+    """Normalise every chunk into the staging table, committing each chunk on its own.
+
+    One transaction over all chunks would keep every uncommitted row in memory; readers never
+    see the staging table, so the load stays all or nothing (see `_swap_in`).
+    """
+    total = sum(s.rows for s in sources)
+    done = 0
+    for source in sources:
+        for raw in source.chunks():
+            chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
+            con.register("chunk", chunk)
+            query = f"SELECT *, {_address_id_sql()} AS address_id FROM chunk"
+            _create_or_insert(con, STAGING, not _table_exists(con, STAGING), query)
+            con.unregister("chunk")
+            done += raw.num_rows
+            if progress:
+                progress(done, total)
+    return done
+
+
+def _swap_in(con: duckdb.DuckDBPyConnection) -> None:
+    """In one transaction: the staged filings join filings_norm, the new derived tables replace
+    the old. Before this commits, readers see the master exactly as it was."""
+    con.begin()
+    try:
+        if _table_exists(con, "filings_norm"):
+            con.execute(f"INSERT INTO filings_norm BY NAME SELECT * FROM {STAGING}")
+            con.execute(f"DROP TABLE {STAGING}")
+        else:
+            con.execute(f"ALTER TABLE {STAGING} RENAME TO filings_norm")
+        for name in DERIVED:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"ALTER TABLE {name}{NEXT} RENAME TO {name}")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchone()[0])
 
 
-def load_filings(paths: list[Path], home: Path, progress: Progress | None = None) -> LoadSummary:
+def load_filings(
+    paths: list[Path],
+    home: Path,
+    progress: Progress | None = None,
+    rebuilding: Progress | None = None,
+) -> LoadSummary:
     """Append the filings in `paths` (new tax years only) and rebuild the derived tables.
 
     All or nothing: a refused year or a broken file leaves the master as it was.
-    `progress(rows_done, rows_total)` is called after each chunk.
+    `progress(rows_done, rows_total)` is called after each chunk, `rebuilding(step, steps)`
+    after each slice of the derived tables.
     """
     started = time.perf_counter()
     if not paths:
         raise TaxgateError("no filings files given", "Name at least one file.")
     sources = [FilingsSource(Path(p)) for p in paths]
-    total = sum(s.rows for s in sources)
     years: set[int] = set().union(*(s.tax_years() for s in sources))
     con = connect(home)
     try:
         _refuse_loaded_years(sources, loaded_years(con))
-        con.begin()
+        _drop_leftovers(con)
         try:
-            done = 0
-            for source in sources:
-                for raw in source.chunks():
-                    chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
-                    con.register("chunk", chunk)
-                    if _table_exists(con, "filings_norm"):
-                        con.execute("INSERT INTO filings_norm BY NAME SELECT * FROM chunk")
-                    else:
-                        con.execute("CREATE TABLE filings_norm AS SELECT * FROM chunk")
-                    con.unregister("chunk")
-                    done += raw.num_rows
-                    if progress:
-                        progress(done, total)
-            rebuild_derived(con)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+            done = _stage(con, sources, progress)
+            source = STAGING
+            if _table_exists(con, "filings_norm"):
+                source = "all_filings"
+                con.execute(f"""
+                    CREATE OR REPLACE TEMP VIEW all_filings AS
+                    SELECT * FROM filings_norm UNION ALL BY NAME SELECT * FROM {STAGING}
+                """)
+            rebuild_derived(con, source, rebuilding)
+            _swap_in(con)
+        finally:
+            _drop_leftovers(con)
         summary = LoadSummary(
             master=master_path(home),
             files=len(sources),

@@ -36,6 +36,7 @@ APPEND_ONLY = (
     "log_events",
     "checkpoints",
     "purges",
+    "refused_batches",
 )
 PG_FUNCTION = "taxgate_append_only"
 
@@ -268,6 +269,18 @@ def upgrade() -> None:
         sa.Column("subjects_purged", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_purges"),
     )
+    op.create_table(
+        "refused_batches",
+        sa.Column("manifest_sha256", sa.String(HEX64), nullable=False),
+        sa.Column("claimed_batch_id", sa.Text()),
+        sa.Column("reason", sa.String(CODE), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("policy_version", sa.String(VERSION), nullable=False),
+        sa.Column("policy_sha256", sa.String(HEX64), nullable=False),
+        _at("received_at"),
+        sa.PrimaryKeyConstraint("manifest_sha256", name="pk_refused_batches"),
+    )
+    op.create_index("ix_refused_batches_received_at", "refused_batches", ["received_at"])
 
     _create_append_only_triggers()
 
@@ -275,6 +288,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _drop_append_only_triggers()
     for table in (
+        "refused_batches",
         "purges",
         "checkpoints",
         "log_events",
