@@ -72,8 +72,9 @@ def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
         f"CREATE TABLE {LEFT} AS SELECT {_model_columns_sql('CAST(row AS VARCHAR)')} "
         "FROM subjects_arrow"
     )
+    # A view, not a copy: at 20M people a copy of taxpayer_addresses held 15 GB in memory.
     con.execute(
-        f"CREATE TABLE {RIGHT} AS SELECT {_model_columns_sql('address_id')} "
+        f"CREATE VIEW {RIGHT} AS SELECT {_model_columns_sql('address_id')} "
         "FROM master.taxpayer_addresses"
     )
     for column in TF_COLUMNS:
