@@ -349,6 +349,19 @@ def test_another_family_name_at_the_address_is_not_the_subject(policy) -> None:
     assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
 
 
+def test_a_shared_surname_at_the_address_is_not_enough(policy) -> None:
+    """The 20M-people run's wrongful disclosure: only a surname and the address agreed."""
+    subject = person(given="JOSE ANTONIO", family="RODRIGUEZ VELASQUEZ", dob=date(1973, 11, 13))
+    relative = person(given="MARIA", family="RODRIGUEZ LOPEZ", dob=date(1969, 2, 3))
+    decision = only([pair(subject, relative, weight=STRONG, tin=A, family=4)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+    # Another given name (one the nickname table lacks) with the very date of birth speaks.
+    same_birth = person(given="PEPITO", family="RODRIGUEZ LOPEZ", dob=date(1973, 11, 13))
+    decision = only([pair(subject, same_birth, weight=STRONG, tin=A, family=4)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
 def test_a_reversed_name_corroborates_even_where_the_family_field_disagrees(policy) -> None:
     subject = person(given="GARCIA LOPEZ", family="JOSE", dob=None)
     decision = only([pair(subject, person(), weight=STRONG, tin=A, given=0, family=0)], policy)

@@ -3,6 +3,8 @@ last_known from the latest filed_on."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -207,3 +209,17 @@ def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
     assert [query(home, sql) for sql in DERIVED_QUERIES] == before
     assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
                             "tf_family"}  # fmt: skip
+
+
+def test_scratch_databases_are_bounded_and_spill_outside_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TAXGATE_DUCKDB_MEMORY_LIMIT", "1GB")
+    con = master.scratch()
+    limit, spill = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone()
+    con.close()
+    assert limit == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in binary units
+    assert Path(spill).parent == Path(tempfile.gettempdir())
+    assert Path(spill).name == f"taxgate-duckdb-{os.getpid()}"

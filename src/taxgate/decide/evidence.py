@@ -94,20 +94,27 @@ def given_compatible(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
 
 
 def names_corroborated(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
-    """For the pairs at `pairs`: the names share a token and the family name does not disagree.
+    """For the pairs at `pairs`: the names share a token, the family name does not disagree,
+    and the given name or the date of birth agrees at some level.
 
     A family name at the model's else level (no shared token, not even close) is another
-    family, however well the given name and the address agree, unless the whole name was
-    sent in another order (the same tokens, as written or canonically).
+    family, however well the given name and the address agree. A shared family name and an
+    address, with the given name and the date of birth both disagreeing (or missing), are a
+    relative at home, not the subject: at 20M people that alone confirmed a subject absent
+    from the filings to a relative. Either rule yields when the whole name was sent in another
+    order (the same tokens, as written or canonically).
     """
     column = _columns(table, pairs)
     left = Tokens.of(column("given_tokens_l"), column("family_l"))
     right = Tokens.of(column("given_tokens_r"), column("family_r"))
     family_speaks = level(table, "family")[pairs] != ELSE_LEVEL
+    person_agrees = (level(table, "given")[pairs] > ELSE_LEVEL) | (
+        level(table, "dob")[pairs] > ELSE_LEVEL
+    )
     reordered = same_sets(left, right, pairs.size) | same_sets(
         _name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size
     )
-    return overlap(left, right, pairs.size) & (family_speaks | reordered)
+    return overlap(left, right, pairs.size) & ((family_speaks & person_agrees) | reordered)
 
 
 @dataclass(frozen=True)

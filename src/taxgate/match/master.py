@@ -11,6 +11,8 @@ HOME/master.duckdb holds (docs/matching.md, section 2):
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,9 +77,22 @@ def connect(home: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             file=path,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config=_bounded())
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for training and matching, bounded like the master's.
+
+    It spills to a directory of this process's own under the system's temporary directory
+    (DuckDB's default would be `.tmp` in whatever directory the user runs taxgate from).
+    """
+    spill = Path(tempfile.gettempdir()) / f"taxgate-duckdb-{os.getpid()}"
+    return duckdb.connect(":memory:", config={**_bounded(), "temp_directory": str(spill)})
+
+
+def _bounded() -> dict[str, str]:
     # DuckDB would take 80% of the machine's memory; bounded, it spills to disk instead.
-    config = {"memory_limit": get_settings().duckdb_memory_limit}
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    return {"memory_limit": get_settings().duckdb_memory_limit}
 
 
 def normalise_filings(chunk: pa.Table) -> pa.Table:

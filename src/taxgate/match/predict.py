@@ -11,14 +11,13 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 import pyarrow as pa
 from splink import Linker
 from splink.backends.duckdb import DuckDBAPI
 
 from taxgate.errors import TaxgateError
 from taxgate.match import model
-from taxgate.match.master import TF_COLUMNS, master_path
+from taxgate.match.master import TF_COLUMNS, master_path, scratch
 from taxgate.match.train import load_model, model_sha256
 
 __all__ = ["Backend", "candidates", "model_sha256"]
@@ -64,7 +63,7 @@ def _model_columns_sql(key: str) -> str:
 
 
 def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
-    con = duckdb.connect(":memory:")
+    con = scratch()
     con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
     subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
     con.register("subjects_arrow", subjects)
@@ -101,7 +100,7 @@ def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
     term-frequency adjustment `mw_tf_adj_<c>` where there is one), so the prior odds times
     every `bf_<c>` give 2 ** `match_weight`.
     """
-    con = duckdb.connect(":memory:")
+    con = scratch()
     con.register("pairs", pairs)
     con.register("subjects", subjects_norm.select(list(SUBJECT_KEYS)))
     names = set(pairs.schema.names)

@@ -13,12 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from taxgate.errors import TaxgateError
 from taxgate.match import model
-from taxgate.match.master import TF_COLUMNS, master_path
+from taxgate.match.master import TF_COLUMNS, master_path, scratch
 from taxgate.match.predict import LEFT, RIGHT, SUBJECT_KEYS, linker_for
 
 TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
@@ -76,7 +75,7 @@ def spark_session() -> Any:
 
 def _inputs(subjects_norm: pa.Table, home: Path) -> dict[str, pa.Table]:
     """The same projected inputs as the DuckDB path, as Arrow tables for Spark."""
-    con = duckdb.connect(":memory:")
+    con = scratch()
     try:
         con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
         columns = ", ".join(model.MODEL_COLUMNS)

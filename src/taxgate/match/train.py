@@ -30,7 +30,7 @@ from splink.backends.duckdb import DuckDBAPI
 from taxgate.errors import TaxgateError
 from taxgate.match import model
 from taxgate.match.card import write_card
-from taxgate.match.master import TF_COLUMNS, master_path
+from taxgate.match.master import TF_COLUMNS, master_path, scratch
 
 MODEL_FILE = "model.json"
 CARD_FILE = "model_card.html"
@@ -125,7 +125,7 @@ def training_connection(home: Path) -> duckdb.DuckDBPyConnection:
             "Load the filings first: taxgate master load FILINGS --home DIR.",
             file=path,
         )
-    con = duckdb.connect(":memory:")
+    con = scratch()
     con.execute(f"ATTACH '{path}' AS master (READ_ONLY)")
     columns = ", ".join(model.MODEL_COLUMNS)
     con.execute(f"""
