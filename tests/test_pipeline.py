@@ -185,3 +185,25 @@ def test_another_manifest_under_the_same_batch_id_is_refused(
     ]
     assert len(logged) == 1 and json.loads(logged[0])["reason"] == "BATCH_ID_REUSED"
     assert report.ok, report
+
+
+def test_a_batch_checked_with_taxgate_gate_first_is_processed_as_the_same_batch(
+    world_dir: Path, home: Path, database_url: str, reference: dict, tmp_path: Path
+) -> None:
+    """`taxgate gate` remembers the batch and its people; that is no re-submission, and the
+    people are not re-requests of themselves."""
+    gate = subprocess.run(
+        [sys.executable, "-m", "taxgate", "gate", str(world_dir / "batch" / "manifest.json"),
+         "--keyring", str(world_dir / "keys"), "--home", str(home), "--out", str(tmp_path / "g")],
+        env=os.environ | {"TAXGATE_DATABASE_URL": database_url}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    done = process(world_dir, home, tmp_path / "out", database_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    decisions = pq.read_table(tmp_path / "out" / "decisions.parquet").to_pylist()
+    assert {d["row"]: (d["outcome"], d["tin"]) for d in decisions} == reference
+    engine = open_ledger(database_url)
+    with engine.connect() as conn:
+        remembered = conn.execute(select(func.count()).select_from(t.gate_batches)).scalar_one()
+    engine.dispose()
+    assert remembered == 1

@@ -32,6 +32,7 @@ from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import file_sha256
 from taxgate.formats.tables import read_table
+from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
 from taxgate.ledger import recorder
@@ -113,8 +114,9 @@ def process_batch(
     stored = _stored(manifest_path, ledger)
     if stored is None:
         with _timed(seconds, "gate", announce):
+            history = SqlGateHistory(ledger, examining=_examining(manifest_path))
             gate = run_gate(
-                manifest_path, keyring, policy, SqlGateHistory(ledger), secret,
+                manifest_path, keyring, policy, history, secret,
                 keyring_source=keyring_source, remember=False,
             )  # fmt: skip
         if gate.verdicts is None or gate.subjects is None:
@@ -158,6 +160,16 @@ def process_batch(
         result.checkpoint = checkpoint(ledger, key_path, out)
     (out / TIMINGS_FILE).write_text(json.dumps(seconds, indent=2) + "\n")
     return result
+
+
+def _examining(manifest_path: Path) -> ReceivedBatch | None:
+    """This manifest as the gate's memory would hold it, so the gate does not take a record
+    `taxgate gate` left of it for an earlier batch."""
+    try:
+        manifest = RequestManifest.load(manifest_path)
+    except TaxgateError:
+        return None  # the gate reports an unreadable manifest
+    return ReceivedBatch(manifest.batch_id, file_sha256(manifest_path), _now().date())
 
 
 def _stored(manifest_path: Path, ledger: Engine) -> recorder.StoredBatch | None:

@@ -19,19 +19,33 @@ class SqlGateHistory:
     tables belong to the ledger's migrations, so this class never creates them.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, examining: ReceivedBatch | None = None) -> None:
         self.engine = engine
+        # The batch `taxgate process` is examining: a record of this very manifest (left by
+        # `taxgate gate`, which remembers without processing) is the batch itself, not an
+        # earlier one, so it neither makes a re-submission nor a re-request.
+        self.examining = examining
+
+    def _is_examined(self, batch_id: str, manifest_sha256: str) -> bool:
+        return (
+            self.examining is not None
+            and self.examining.batch_id == batch_id
+            and self.examining.manifest_sha256 == manifest_sha256
+        )
 
     def received(self, batch_id: str) -> ReceivedBatch | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(gate_batches).where(gate_batches.c.batch_id == batch_id)
             ).first()
-        return ReceivedBatch(row.batch_id, row.manifest_sha256, row.received_on) if row else None
+        if row is None or self._is_examined(row.batch_id, row.manifest_sha256):
+            return None
+        return ReceivedBatch(row.batch_id, row.manifest_sha256, row.received_on)
 
     def asked_since(self, person_keys: set[str], since: date) -> set[str]:
         keys = sorted(person_keys)
         found: set[str] = set()
+        own = [gate_people.c.batch_id != self.examining.batch_id] if self.examining else []
         with self.engine.connect() as conn:
             for start in range(0, len(keys), QUERY_CHUNK):
                 chunk = keys[start : start + QUERY_CHUNK]
@@ -40,6 +54,7 @@ class SqlGateHistory:
                         select(gate_people.c.person_key).where(
                             gate_people.c.person_key.in_(chunk),
                             gate_people.c.submitted_on >= since,
+                            *own,
                         )
                     ).scalars()
                 )
@@ -53,17 +68,32 @@ class SqlGateHistory:
 def remember_in(
     conn: Connection, batch: ReceivedBatch, person_keys: set[str], submitted_on: date
 ) -> None:
-    """Remember a batch inside the caller's transaction (the pipeline's gate record)."""
-    conn.execute(
-        insert(gate_batches).values(
-            batch_id=batch.batch_id,
-            manifest_sha256=batch.manifest_sha256,
-            received_on=batch.received_on,
+    """Remember a batch inside the caller's transaction (the pipeline's gate record).
+
+    A batch `taxgate gate` already remembered keeps that record; only people not yet
+    remembered under it are added.
+    """
+    known = conn.execute(
+        select(gate_batches.c.batch_id).where(gate_batches.c.batch_id == batch.batch_id)
+    ).first()
+    remembered: set[str] = set()
+    if known is None:
+        conn.execute(
+            insert(gate_batches).values(
+                batch_id=batch.batch_id,
+                manifest_sha256=batch.manifest_sha256,
+                received_on=batch.received_on,
+            )
         )
-    )
+    else:
+        remembered = set(
+            conn.execute(
+                select(gate_people.c.person_key).where(gate_people.c.batch_id == batch.batch_id)
+            ).scalars()
+        )
     rows = [
         {"person_key": k, "batch_id": batch.batch_id, "submitted_on": submitted_on}
-        for k in sorted(person_keys)
+        for k in sorted(person_keys - remembered)
     ]
     for start in range(0, len(rows), QUERY_CHUNK):
         conn.execute(insert(gate_people), rows[start : start + QUERY_CHUNK])
