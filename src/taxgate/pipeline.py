@@ -111,10 +111,11 @@ def process_batch(
     """Run one batch, or resume it; the response is written only when no decision awaits review."""
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
-    stored = _stored(manifest_path, ledger)
+    examining = _examining(manifest_path)
+    stored = _stored(examining, ledger)
     if stored is None:
         with _timed(seconds, "gate", announce):
-            history = SqlGateHistory(ledger, examining=_examining(manifest_path))
+            history = SqlGateHistory(ledger, examining=examining)
             gate = run_gate(
                 manifest_path, keyring, policy, history, secret,
                 keyring_source=keyring_source, remember=False,
@@ -172,14 +173,12 @@ def _examining(manifest_path: Path) -> ReceivedBatch | None:
     return ReceivedBatch(manifest.batch_id, file_sha256(manifest_path), _now().date())
 
 
-def _stored(manifest_path: Path, ledger: Engine) -> recorder.StoredBatch | None:
+def _stored(examining: ReceivedBatch | None, ledger: Engine) -> recorder.StoredBatch | None:
     """The ledger's record of this very manifest, if it has one (else the gate decides)."""
-    try:
-        manifest = RequestManifest.load(manifest_path)
-    except TaxgateError:
+    if examining is None:
         return None  # the gate reports an unreadable manifest
-    stored = recorder.stored_batch(ledger, manifest.batch_id)
-    if stored is None or stored.manifest_sha256 != file_sha256(manifest_path):
+    stored = recorder.stored_batch(ledger, examining.batch_id)
+    if stored is None or stored.manifest_sha256 != examining.manifest_sha256:
         return None  # new, or a reused batch id: the gate refuses the latter
     return stored
 
