@@ -30,8 +30,7 @@ from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_respo
 from taxgate.errors import TaxgateError
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
-from taxgate.formats.signing import file_sha256
-from taxgate.formats.tables import read_table
+from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
@@ -207,7 +206,7 @@ def _resumed(
             response_manifest=path if path.is_file() else None,
             already_released=True,
         )
-    subjects = read_table(manifest.table_path(manifest_path), "subjects")
+    subjects = signed_table(manifest, manifest_path)
     return ProcessResult(GateResult(batch, subjects, verdicts), resumed=True)
 
 
