@@ -7,7 +7,6 @@ from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
@@ -15,6 +14,7 @@ from rich.table import Table
 from taxgate.cli.console import console, progress_bar
 from taxgate.config import get_settings
 from taxgate.formats.codes import split_codes
+from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.run import run_gate
@@ -96,7 +96,7 @@ def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
         if fmt is VerdictFormat.parquet:
             pq.write_table(result.verdicts, out / "verdicts.parquet", compression="zstd")
         else:
-            pacsv.write_csv(result.verdicts, out / "verdicts.csv")
+            write_arrow_csv(result.verdicts, out / "verdicts.csv")
 
 
 def print_summary(result: GateResult) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -14,6 +13,7 @@ from rich.table import Table
 from taxgate.cli.console import console, err_console, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
+from taxgate.formats.csvcells import write_csv_rows
 from taxgate.ledger.accounting import (
     CSV_COLUMNS,
     Totals,
@@ -71,9 +71,8 @@ def accounting(
     finally:
         engine.dispose()
     if out is None:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(r.csv_values() for r in report.rows)
+        write_csv_rows(sys.stdout, CSV_COLUMNS, (r.csv_values() for r in report.rows),
+                       lineterminator="\n")  # fmt: skip
         _totals(report.totals, to_stderr=True)
         return
     if fmt is ReportFormat.html:

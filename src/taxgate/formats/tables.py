@@ -3,7 +3,9 @@
 Readers take whatever bytes arrive and either return a table with exactly the record's columns
 (typed per its model) or raise one FormatError naming the file, the row and the field. Row
 numbers count data records from 1; row 0 is a CSV header. Empty strings and nulls are the same
-value ("empty") in every format, so a table survives a round trip through CSV unchanged.
+value ("empty") in every format, so a table survives a round trip through CSV unchanged. CSV
+text that could start a spreadsheet formula is written with a leading quote and read back
+without it (`formats.csvcells`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 from pydantic.fields import FieldInfo
 
 from taxgate.errors import FormatError
+from taxgate.formats.csvcells import restore, restore_array, write_arrow_csv
 from taxgate.formats.records import RECORD_TYPES, Record
 
 EXTENSIONS = (".csv", ".jsonl", ".parquet")
@@ -151,7 +154,9 @@ def _csv_fast(
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None  # a column Arrow typed by itself: let the exact reader judge the header
     table = table.rename_columns(names)
-    return {name: table.column(name).combine_chunks() for name in names}, table.num_rows
+    return {
+        name: restore_array(table.column(name).combine_chunks()) for name in names
+    }, table.num_rows
 
 
 def _header(names: list[str], path: Path, kind: str) -> list[str]:
@@ -240,7 +245,9 @@ def _csv_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None]]
                             row=row_no,
                             field=name,
                         )
-            rows.append({n: (v if v != "" else None) for n, v in zip(names, record, strict=True)})
+            rows.append(
+                {n: (restore(v) if v != "" else None) for n, v in zip(names, record, strict=True)}
+            )
     except csv.Error as exc:
         raise FormatError(
             f"broken CSV at line {reader.line_num} ({exc})",
@@ -472,7 +479,7 @@ def write_table(table: pa.Table, path: Path | str, kind: str) -> Path:
     if suffix == ".parquet":
         pq.write_table(table, path, compression="zstd")
     elif suffix == ".csv":
-        pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        write_arrow_csv(table, path)
     else:
         with path.open("w", encoding="utf-8", newline="\n") as fh:
             for batch in table.to_batches(max_chunksize=50_000):
