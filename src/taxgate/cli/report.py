@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from taxgate.cli.console import console, err_console, show_fields
+from taxgate.cli.console import console, err_console, plain, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.formats.csvcells import write_csv_rows
@@ -44,7 +44,7 @@ def _totals(totals: Totals, *, to_stderr: bool = False) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, n in totals_table(totals):
-        table.add_row(label, str(n))
+        table.add_row(plain(label), str(n))
     (err_console if to_stderr else console).print(table)
 
 
@@ -81,7 +81,7 @@ def accounting(
     else:
         write_csv(report, out)
     _totals(report.totals)
-    console.print(f"{len(report.rows)} disclosure(s) written to {out}", markup=False)
+    console.print(plain(f"{len(report.rows)} disclosure(s) written to {out}"))
 
 
 @report_app.command("batch")
