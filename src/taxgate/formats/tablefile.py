@@ -97,16 +97,20 @@ def read_beside(manifest_path: Path, name: str, *, field: str = "subjects_file")
             file=manifest_path,
             field=field,
         ) from exc
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        raise FormatError(
+            f"the table file {name} is not a regular file (a directory, FIFO, socket or device)",
+            _PUT_IT_THERE,
+            file=manifest_path,
+            field=field,
+        )
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise FormatError(
-                f"the table file {name} is not a regular file (a directory, FIFO, socket or "
-                "device)",
-                _PUT_IT_THERE,
-                file=manifest_path,
-                field=field,
-            )
         data = fh.read()
     return TableFile(path, data)
 
