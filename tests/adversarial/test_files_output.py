@@ -22,7 +22,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from taxgate.cli.console import plain, printable
+from taxgate.cli.console import SafeConsole, plain, printable
 from taxgate.cli.main import app
 from taxgate.formats.csvcells import (
     neutralise,
@@ -221,13 +221,22 @@ def test_an_unsafe_subject_id_refuses_that_subject_not_the_batch(policy) -> None
 # ---------------------------------------------------------------- terminal
 
 
-@pytest.mark.parametrize("text", [*MARKUP, "\u202eevil", "a\x07b", "\x9b31m"])
+@pytest.mark.parametrize("text", [*MARKUP, "\u202eevil", "a\x07b", "\x9b31m", "d\udcff"])
 def test_plain_text_is_literal_and_carries_no_control_character(text: str) -> None:
     shown = plain(text).plain
     assert all(c.isprintable() for c in shown)
     assert printable(text) == shown
     if text.isprintable():
         assert shown == text
+
+
+def test_the_consoles_escape_control_characters_whatever_printed_them() -> None:
+    """The safety net under `plain`: a str printed with markup off is still escaped."""
+    out = io.StringIO()
+    console = SafeConsole(file=out, force_terminal=False, width=200)
+    console.print("raw \x1b[2J \u202eevil \x9b2J", markup=False)
+    console.print(plain("[red]x[/red]"))
+    assert out.getvalue() == "raw \\x1b[2J \\u202eevil \\x9b2J\n[red]x[/red]\n"
 
 
 def _taxgate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -31,8 +31,9 @@ from rich.text import Text
 # Output to a file or pipe (logs, CI) is not limited to a terminal's 80 columns.
 PIPED_WIDTH = 120
 # Control characters (C0, DEL, C1), format characters (bidi overrides, zero-width joiners)
-# and line/paragraph separators: shown as escapes, never sent to the terminal as they are.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# line/paragraph separators, and lone surrogates (undecodable bytes of a file name, which the
+# terminal encoding would refuse): shown as escapes, never sent to the terminal as they are.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _escape_char(char: str) -> str:
