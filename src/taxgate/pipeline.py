@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
@@ -28,10 +27,10 @@ from taxgate.decide.reviews import Resolution, load_resolutions, pending_reviews
 from taxgate.decide.rules import decide
 from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
 from taxgate.errors import TaxgateError
+from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
-from taxgate.formats.signing import file_sha256
-from taxgate.formats.tables import read_table
+from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
@@ -148,8 +147,8 @@ def process_batch(
     review = decisions.filter(pc.equal(decisions.column("outcome"), Decision.REVIEW.value))
     result.review_queue = review.num_rows
     if review.num_rows:
-        pacsv.write_csv(review.select(["row", "subject_id", "tin", "match_probability"]),
-                         out / REVIEW_FILE)  # fmt: skip
+        write_arrow_csv(review.select(["row", "subject_id", "tin", "match_probability"]),
+                        out / REVIEW_FILE)  # fmt: skip
         recorder.set_status(ledger, batch_id, "awaiting_review")
     else:
         with _timed(seconds, "disclose", announce):
@@ -207,7 +206,7 @@ def _resumed(
             response_manifest=path if path.is_file() else None,
             already_released=True,
         )
-    subjects = read_table(manifest.table_path(manifest_path), "subjects")
+    subjects = signed_table(manifest, manifest_path)
     return ProcessResult(GateResult(batch, subjects, verdicts), resumed=True)
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from taxgate.cli.console import console, show_fields
+from taxgate.cli.console import console, plain, show_fields
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.manifest import RequestManifest, ResponseManifest, SignedManifest
 from taxgate.formats.signing import sign_manifest_file, verify_manifest
@@ -64,17 +64,19 @@ def verify(
         console.print(
             Text.assemble(
                 ("valid", "bold green"),
-                f": signed with {record.key_id} by {record.signer}, {record.title}, "
-                f"{record.agency}",
+                plain(
+                    f": signed with {record.key_id} by {record.signer}, {record.title}, "
+                    f"{record.agency}"
+                ),
             ),
             soft_wrap=True,
         )
         return
-    table = Table(title=Text(f"{manifest}: {len(problems)} problem(s)"), show_lines=True)
+    table = Table(title=plain(f"{manifest}: {len(problems)} problem(s)"), show_lines=True)
     table.add_column("code", style="bold red", no_wrap=True)
     table.add_column("message", overflow="fold")  # fold, not cut, long digests
     for problem in problems:
-        table.add_row(problem.code, Text(problem.message))
+        table.add_row(plain(problem.code), plain(problem.message))
     console.print(table)
     # SystemExit, not typer.Exit: run() calls the app with standalone_mode=False, where click
     # turns typer.Exit into a return value that run() does not pass on as the exit code.

@@ -9,8 +9,9 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from taxgate.cli.console import console, progress_bar
+from taxgate.cli.console import console, plain, progress_bar
 from taxgate.cli.gate import print_summary
 from taxgate.cli.ledger import print_audit
 from taxgate.cli.process import outcome_table
@@ -85,11 +86,13 @@ def _run(
     problems = verify_manifest_file(summary.paths.manifest, keyring)
     if problems:
         for p in problems:
-            console.print(f"[red]{p.code}[/] {p.message}")
+            console.print(Text.assemble((p.code, "red"), " ", plain(p.message)))
         raise typer.Exit(1)
     console.print(
-        f"{summary.paths.manifest.name}: signature valid (key {summary.requesting_key_id}), "
-        "subjects file digest and count match."
+        plain(
+            f"{summary.paths.manifest.name}: signature valid (key {summary.requesting_key_id}), "
+            "subjects file digest and count match."
+        )
     )
 
     console.rule("[bold]3. The master index and the model")
@@ -103,7 +106,7 @@ def _run(
     console.print(f"{loaded.filings:,} filings of {loaded.taxpayers:,} taxpayers loaded.")
     with console.status("training the model (u by random sampling, m by EM)"):
         model = train(home, seed)
-    console.print(f"model {model.sha256[:16]}... trained; card: {model.card}")
+    console.print(plain(f"model {model.sha256[:16]}... trained; card: {model.card}"))
 
     console.rule("[bold]4. Gate, match, decide, disclose")
     disclosing_key = next(
@@ -137,7 +140,7 @@ def _run(
         console.print(f"{result.review_queue} decision(s) await review; no response released.")
         return
     kept = "" if keep else " (in a temporary home, removed at exit; --home DIR keeps it)"
-    console.print(f"signed response: {result.response_manifest}{kept}")
+    console.print(plain(f"signed response: {result.response_manifest}{kept}"))
     console.print(accuracy_table(score_outcomes(truth, outcomes(result))))
 
     console.rule("[bold]5. The transparency log")

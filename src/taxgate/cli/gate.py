@@ -7,14 +7,14 @@ from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from taxgate.cli.console import console, progress_bar
+from taxgate.cli.console import console, plain, progress_bar
 from taxgate.config import get_settings
 from taxgate.formats.codes import split_codes
+from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.run import run_gate
@@ -96,17 +96,17 @@ def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
         if fmt is VerdictFormat.parquet:
             pq.write_table(result.verdicts, out / "verdicts.parquet", compression="zstd")
         else:
-            pacsv.write_csv(result.verdicts, out / "verdicts.csv")
+            write_arrow_csv(result.verdicts, out / "verdicts.csv")
 
 
 def print_summary(result: GateResult) -> None:
     batch = result.batch
     if result.verdicts is None:
         label = "RE-SUBMISSION" if batch.resubmission else f"REFUSED ({batch.reason})"
-        console.print(f"[bold]batch {batch.batch_id or '?'}: {label}[/]")
-        console.print(batch.message, highlight=False)
+        console.print(plain(f"batch {batch.batch_id or '?'}: {label}", style="bold"))
+        console.print(plain(batch.message), highlight=False)
         for reason, message in batch.problems[1:]:
-            console.print(f"  also {reason}: {message}", highlight=False)
+            console.print(plain(f"  also {reason}: {message}"), highlight=False)
         return
     codes = Counter(
         code
@@ -115,11 +115,11 @@ def print_summary(result: GateResult) -> None:
     )
     proceed = sum(result.verdicts.column("proceed").to_pylist())
     total = result.verdicts.num_rows
-    table = Table(title=f"gate: batch {batch.batch_id} (policy {batch.policy_version})")
+    table = Table(title=plain(f"gate: batch {batch.batch_id} (policy {batch.policy_version})"))
     table.add_column("reason code")
     table.add_column("subjects", justify="right")
     for code, count in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(code, f"{count:,}")
+        table.add_row(plain(code), f"{count:,}")
     table.add_section()
     table.add_row("[bold]rejected[/]", f"{total - proceed:,}")
     table.add_row("[bold]proceed to matching[/]", f"{proceed:,}")

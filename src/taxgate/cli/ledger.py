@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import typer
+from rich.text import Text
 from sqlalchemy import Engine
 
-from taxgate.cli.console import console, err_console, progress_bar, show_fields
+from taxgate.cli.console import console, err_console, plain, progress_bar, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.formats.keys import load_keyring
@@ -49,7 +50,7 @@ def checkpoint_command(
     typer.echo(note, nl=False)
     if out is not None:
         out.write_text(note, encoding="utf-8")
-        err_console.print(f"checkpoint of size {cp.size} written to {out}", highlight=False)
+        err_console.print(plain(f"checkpoint of size {cp.size} written to {out}"), highlight=False)
 
 
 def _event_ref(text: str) -> int | str:
@@ -110,7 +111,11 @@ def print_audit(report: AuditReport, keyring_dir: Path) -> None:
         ("keyring", keyring_dir),
     )
     for failure in report.failures[:SHOWN_FAILURES]:
-        console.print(f"[bold red]FAIL[/] {failure.message}", highlight=False, soft_wrap=True)
+        console.print(
+            Text.assemble(("FAIL", "bold red"), " ", plain(failure.message)),
+            highlight=False,
+            soft_wrap=True,
+        )
     hidden = len(report.failures) - SHOWN_FAILURES
     if hidden > 0 or report.unlisted_failures:
         console.print(f"... and {max(hidden, 0) + report.unlisted_failures} more failures")

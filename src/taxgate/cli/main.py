@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.text import Text
 
 from taxgate.cli import (
     batch,
@@ -23,7 +24,7 @@ from taxgate.cli import (
     schema,
     world,
 )
-from taxgate.cli.console import err_console
+from taxgate.cli.console import err_console, plain
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 
@@ -76,14 +77,20 @@ def run() -> None:
     except TaxgateError as exc:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            Text.assemble(("error:", "bold red"), " ", plain(exc)), highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except Exception as exc:
         if _state["debug"]:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-            "(run again with --debug for the traceback, and report it)",
+            Text.assemble(
+                ("internal error:", "bold red"),
+                " ",
+                plain(f"{type(exc).__name__}: {exc} "),
+                "(run again with --debug for the traceback, and report it)",
+            ),
             highlight=False,
             soft_wrap=True,
         )

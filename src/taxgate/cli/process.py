@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from taxgate.cli.console import console
+from taxgate.cli.console import console, plain
 from taxgate.cli.gate import print_summary
 from taxgate.config import get_settings
 from taxgate.decide.explain import explanation_table
@@ -72,16 +72,18 @@ def process(
     console.print(outcome_table(result))
     if result.already_released:
         console.print(
-            f"already answered; its response: {result.response_manifest or '(not in --out)'}"
+            plain(f"already answered; its response: {result.response_manifest or '(not in --out)'}")
         )
         return
     if result.review_queue:
         console.print(
-            f"{result.review_queue} decision(s) await review ({out / REVIEW_FILE}); "
-            "no response is released until they are resolved (taxgate review list OUT)."
+            plain(
+                f"{result.review_queue} decision(s) await review ({out / REVIEW_FILE}); "
+                "no response is released until they are resolved (taxgate review list OUT)."
+            )
         )
     else:
-        console.print(f"response written and signed: {result.response_manifest}")
+        console.print(plain(f"response written and signed: {result.response_manifest}"))
     console.print("log checkpoint after this batch:", highlight=False)
     console.print(result.checkpoint or "", markup=False, highlight=False)
 
@@ -147,7 +149,7 @@ def write_chart(decision: dict, home: Path, chart: Path) -> None:
             file=model_path(home),
         )
     chart.write_text(waterfall_html(load_model(home), decision), encoding="utf-8")
-    console.print(f"waterfall chart written: {chart}")
+    console.print(plain(f"waterfall chart written: {chart}"))
 
 
 def register(app: typer.Typer) -> None:

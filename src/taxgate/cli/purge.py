@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from taxgate.cli.console import console, show_fields
+from taxgate.cli.console import console, plain, show_fields
 from taxgate.config import get_settings
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.purge import purge, purge_preview
@@ -40,8 +40,7 @@ def purge_command(
             console.print(f"no personal data held for batches received before {before:%Y-%m-%d}")
         for b in preview.batches:
             console.print(
-                f"  {b.batch_id}: {b.rows} subject(s), received {b.received_at:%Y-%m-%d}",
-                markup=False,
+                plain(f"  {b.batch_id}: {b.rows} subject(s), received {b.received_at:%Y-%m-%d}")
             )
         if preview.batches and not yes:
             typer.confirm(

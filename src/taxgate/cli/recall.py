@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from taxgate.cli.console import console, show_fields
+from taxgate.cli.console import console, plain, show_fields
 from taxgate.config import get_settings
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.recall import acknowledge, issue_recall, outstanding_recalls, plan_recall
@@ -31,8 +31,7 @@ def _outstanding(engine) -> None:
     console.print(f"{len(waiting)} recall notice(s) outstanding (not yet acknowledged)")
     for s in waiting:
         console.print(
-            f"  {s.notice_id} issued {s.issued_at:%Y-%m-%d}: {s.items} disclosure(s)",
-            markup=False,
+            plain(f"  {s.notice_id} issued {s.issued_at:%Y-%m-%d}: {s.items} disclosure(s)")
         )
 
 
@@ -66,13 +65,14 @@ def plan(
     )
     for gap in result.not_replayable:
         console.print(
-            f"not replayable: batch {gap.batch_id}, {gap.disclosures} disclosure(s), "
-            f"{gap.rules} rules: {gap.why}",
-            markup=False,
+            plain(
+                f"not replayable: batch {gap.batch_id}, {gap.disclosures} disclosure(s), "
+                f"{gap.rules} rules: {gap.why}"
+            ),
             highlight=False,
         )
     if result.items:
-        console.print(f"issue it: taxgate recall issue {path} --key KEY --out DIR", markup=False)
+        console.print(plain(f"issue it: taxgate recall issue {path} --key KEY --out DIR"))
 
 
 @recall_app.command("issue")
@@ -89,7 +89,7 @@ def issue(
     engine = _ledger(home)
     try:
         path = issue_recall(engine, plan_path, key, out)
-        console.print(f"notice signed and recorded: {path}", markup=False)
+        console.print(plain(f"notice signed and recorded: {path}"))
         _outstanding(engine)
     finally:
         engine.dispose()
@@ -109,9 +109,10 @@ def ack(
     try:
         status = acknowledge(engine, notice, by)
         console.print(
-            f"{status.notice_id} acknowledged by {status.acknowledged_by} at "
-            f"{status.acknowledged_at:%Y-%m-%d %H:%M} UTC",
-            markup=False,
+            plain(
+                f"{status.notice_id} acknowledged by {status.acknowledged_by} at "
+                f"{status.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+            )
         )
         _outstanding(engine)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -11,9 +10,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from taxgate.cli.console import console, err_console, show_fields
+from taxgate.cli.console import console, err_console, plain, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
+from taxgate.formats.csvcells import write_csv_rows
 from taxgate.ledger.accounting import (
     CSV_COLUMNS,
     Totals,
@@ -44,7 +44,7 @@ def _totals(totals: Totals, *, to_stderr: bool = False) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, n in totals_table(totals):
-        table.add_row(label, str(n))
+        table.add_row(plain(label), str(n))
     (err_console if to_stderr else console).print(table)
 
 
@@ -71,9 +71,8 @@ def accounting(
     finally:
         engine.dispose()
     if out is None:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(r.csv_values() for r in report.rows)
+        write_csv_rows(sys.stdout, CSV_COLUMNS, (r.csv_values() for r in report.rows),
+                       lineterminator="\n")  # fmt: skip
         _totals(report.totals, to_stderr=True)
         return
     if fmt is ReportFormat.html:
@@ -82,7 +81,7 @@ def accounting(
     else:
         write_csv(report, out)
     _totals(report.totals)
-    console.print(f"{len(report.rows)} disclosure(s) written to {out}", markup=False)
+    console.print(plain(f"{len(report.rows)} disclosure(s) written to {out}"))
 
 
 @report_app.command("batch")

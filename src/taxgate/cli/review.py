@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from taxgate.cli.console import console
+from taxgate.cli.console import console, plain
 from taxgate.config import get_settings
 from taxgate.decide.reviews import load_resolutions, pending_reviews, resolve
 from taxgate.errors import TaxgateError
@@ -45,20 +45,21 @@ def list_reviews(out: Path = typer.Argument(..., help=OUT_HELP)) -> None:
     decisions = _decisions(out)
     resolutions = load_resolutions(out)
     pending = pending_reviews(decisions, resolutions)
-    table = Table(title=f"{pending.num_rows} open review(s)")
+    table = Table(title=plain(f"{pending.num_rows} open review(s)"))
     for column in ("row", "subject", "taxpayer", "probability", "reasons"):
         table.add_column(column)
     for d in pending.to_pylist():
         table.add_row(
-            str(d["row"]), d["subject_id"] or "", d["tin"] or "",
-            f"{d['match_probability']:.{PROBABILITY_DIGITS}f}", d["reasons"] or "",
+            str(d["row"]), plain(d["subject_id"] or ""), plain(d["tin"] or ""),
+            f"{d['match_probability']:.{PROBABILITY_DIGITS}f}", plain(d["reasons"] or ""),
         )  # fmt: skip
     console.print(table)
     for r in resolutions.values():
         console.print(
-            f"resolved: row {r.row} {r.subject_id} -> {r.outcome} by {r.officer} "
-            f"at {r.reviewed_at:%Y-%m-%d %H:%M} UTC: {r.note}",
-            markup=False,
+            plain(
+                f"resolved: row {r.row} {r.subject_id} -> {r.outcome} by {r.officer} "
+                f"at {r.reviewed_at:%Y-%m-%d %H:%M} UTC: {r.note}"
+            ),
             highlight=False,
         )
     console.print("explain any of them: taxgate explain OUT SUBJECT_ID [--chart FILE.html]")
@@ -80,9 +81,10 @@ def resolve_review(
     resolution = resolve(out, _decisions(out), subject_id, outcome, officer, note)
     left = pending_reviews(_decisions(out), load_resolutions(out)).num_rows
     console.print(
-        f"row {resolution.row} {subject_id}: {resolution.outcome} by {resolution.officer}; "
-        f"{left} review(s) still open",
-        markup=False,
+        plain(
+            f"row {resolution.row} {subject_id}: {resolution.outcome} by {resolution.officer}; "
+            f"{left} review(s) still open"
+        ),
         highlight=False,
     )
 
@@ -110,7 +112,7 @@ def release(
         ledger=open_ledger(settings.ledger_url(home)),
         secret=load_or_create_secret(home),
     )
-    console.print(f"response written and signed: {path}")
+    console.print(plain(f"response written and signed: {path}"))
 
 
 def register(app: typer.Typer) -> None:

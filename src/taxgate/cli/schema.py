@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from taxgate.cli.console import console
+from taxgate.cli.console import console, plain
 from taxgate.formats.schema import write_schemas
 
 
@@ -18,7 +18,7 @@ def schema(
     Example: taxgate schema --out docs/schemas
     """
     for path in write_schemas(out):
-        console.print(f"wrote {path}")
+        console.print(plain(f"wrote {path}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from taxgate.cli.console import console, progress_bar
+from taxgate.cli.console import console, plain, progress_bar
 from taxgate.errors import TaxgateError
 from taxgate.world import WorldConfig, WorldSummary, build_world
 from taxgate.world.build import DEFAULT_CHUNK_SIZE, check_out_dir
@@ -92,16 +92,15 @@ def world(
         task = bar.add_task("people", total=people)
         summary = build_world(config, out, lambda done, _total: bar.update(task, completed=done))
     console.print(summary_table(summary))
-    console.print(
-        f"{summary.people:,} people, {summary.filings:,} returns -> {summary.paths.filings}\n"
-        f"batch -> {summary.paths.manifest} (signed by {summary.requesting_key_id})\n"
-        f"truth -> {summary.paths.truth}; keys -> {summary.paths.keys}"
-        + (
-            f"\n{summary.fallbacks} trait cases fell back to plain ones"
-            if summary.fallbacks
-            else ""
-        )
-    )
+    lines = [
+        f"{summary.people:,} people, {summary.filings:,} returns -> {summary.paths.filings}",
+        f"batch -> {summary.paths.manifest} (signed by {summary.requesting_key_id})",
+        f"truth -> {summary.paths.truth}; keys -> {summary.paths.keys}",
+    ]
+    if summary.fallbacks:
+        lines.append(f"{summary.fallbacks} trait cases fell back to plain ones")
+    for line in lines:
+        console.print(plain(line))
 
 
 def register(app: typer.Typer) -> None:

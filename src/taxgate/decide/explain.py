@@ -59,10 +59,10 @@ def explanation_table(decision_row: dict) -> Table:
     total = document.get("taxpayers", shown)
     if total > shown:
         caption_parts.append(f"{total - shown} more candidate taxpayer(s) not shown")
-    table = Table(title=title, caption="\n".join(caption_parts), show_lines=False)
+    table = Table(title=title, caption=Text("\n".join(caption_parts)), show_lines=False)
     table.add_column("field", style="bold")
     for candidate in candidates:
-        table.add_column(f"#{candidate['rank']} {candidate['tin']}", justify="right")
+        table.add_column(Text(f"#{candidate['rank']} {candidate['tin']}"), justify="right")
     if not candidates:
         table.add_column("no candidate taxpayer")
         return table

@@ -14,9 +14,41 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from taxgate.errors import FormatError
+from taxgate.formats.records import IDENTIFIER_DESCRIPTION, IDENTIFIER_PATTERN
 
 # The ledger keys every event by batch id and row in 200 characters; this leaves room.
 BATCH_ID_MAX_LENGTH = 100
+# A table file a manifest names is a bare file name in the manifest's own directory: letters,
+# digits, "_", "-", " " and single dots, starting with a letter, digit or "_". No separator
+# ("/", "\\"), no "..", no drive letter (":"), no control character, so it cannot name a file
+# anywhere else. Written without look-arounds so pydantic and JSON Schema enforce the same rule.
+FILE_NAME_PATTERN = r"^[A-Za-z0-9_](?:[A-Za-z0-9_ -]|\.[A-Za-z0-9_ -])*\.?$"
+FILE_NAME_MAX_LENGTH = 255  # the longest file name common file systems allow
+FILE_NAME_DESCRIPTION = (
+    "Bare name of the table file in the manifest's own directory: letters, digits, '_', '-', "
+    "spaces and single dots, starting with a letter, digit or '_'; no path, no '..'."
+)
+
+
+def table_file_field(description: str) -> object:
+    """A manifest field naming its table file, with the bare-name rule in model and schema."""
+    return Field(
+        min_length=1,
+        max_length=FILE_NAME_MAX_LENGTH,
+        pattern=FILE_NAME_PATTERN,
+        description=f"{description} {FILE_NAME_DESCRIPTION}",
+    )
+
+
+def batch_id_field() -> object:
+    """The batch id: a safe identifier, so it is never a formula, markup or a path."""
+    return Field(
+        min_length=1,
+        max_length=BATCH_ID_MAX_LENGTH,
+        pattern=IDENTIFIER_PATTERN,
+        description="The requester's identifier of the batch; never reused. "
+        + IDENTIFIER_DESCRIPTION,
+    )
 
 
 class Signer(BaseModel):
@@ -43,8 +75,13 @@ class SignedManifest(BaseModel):
     def unsigned_payload(self) -> dict:
         return self.model_dump(mode="json", exclude={"signature"})
 
+    def table_name(self) -> str:
+        """The bare file name of the table, as the manifest names it."""
+        return getattr(self, self.file_field)
+
     def table_path(self, manifest_path: Path) -> Path:
-        return manifest_path.parent / getattr(self, self.file_field)
+        """Where the table is expected, for messages; open it with `tablefile.read_beside`."""
+        return Path(manifest_path).parent / self.table_name()
 
     @classmethod
     def load(cls, path: Path):
@@ -60,12 +97,19 @@ class SignedManifest(BaseModel):
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             first = exc.errors()[0] if hasattr(exc, "errors") else {}
             loc = ".".join(str(p) for p in first.get("loc", ()))
-            raise FormatError(
-                first.get("msg", str(exc)),
-                "See docs/formats.md for the manifest fields.",
-                file=path,
-                field=loc or None,
-            ) from exc
+            # pydantic's message names the rule, never the value: nothing the sender wrote
+            # (a path, markup, a formula) is echoed back before the signature is checked.
+            what, fix = {
+                cls.file_field: (
+                    "is not a bare file name in the manifest's own directory",
+                    FILE_NAME_DESCRIPTION,
+                ),
+                "batch_id": (
+                    "is not a batch id of the allowed characters",
+                    f"Use {IDENTIFIER_DESCRIPTION}",
+                ),
+            }.get(loc, (first.get("msg", str(exc)), "See docs/formats.md for the manifest fields."))
+            raise FormatError(what, fix, file=path, field=loc or None) from exc
 
     def save(self, path: Path) -> None:
         text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
@@ -80,17 +124,13 @@ class RequestManifest(SignedManifest):
     count_field: ClassVar[str] = "subject_count"
     table_kind: ClassVar[str] = "subjects"
 
-    batch_id: str = Field(
-        min_length=1,
-        max_length=BATCH_ID_MAX_LENGTH,
-        description="The requester's identifier of the batch; never reused.",
-    )
+    batch_id: str = batch_id_field()
     requesting_agency: str
     submitted_on: date
     signer: Signer
     statutory_authority: str = Field(description='e.g. "8 U.S.C. 1253(a)(1)".')
     attestation: str
-    subjects_file: str = Field(description="Path of the subjects table, relative to manifest.")
+    subjects_file: str = table_file_field("The subjects table.")
     subjects_sha256: str = ""
     subject_count: int = 0
     signature: str = ""
@@ -104,13 +144,13 @@ class ResponseManifest(SignedManifest):
     count_field: ClassVar[str] = "response_count"
     table_kind: ClassVar[str] = "responses"
 
-    batch_id: str
+    batch_id: str = batch_id_field()
     disclosing_agency: str
     recipient_agency: str
     responded_on: date
     request_sha256: str = Field(description="SHA-256 of the request manifest answered.")
     signer: Signer
-    responses_file: str
+    responses_file: str = table_file_field("The responses table.")
     responses_sha256: str = ""
     response_count: int = 0
     signature: str = ""

@@ -17,6 +17,12 @@ Tin = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
 State = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Zip = Annotated[str, StringConstraints(pattern=r"^\d{5}(\d{4})?$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
+# Batch and subject ids: a letter or digit, then letters, digits, ".", "_" or "-", at most 100
+# characters. An id so made is never a spreadsheet formula, terminal markup or a path.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+IDENTIFIER_DESCRIPTION = (
+    "1 to 100 characters: a letter or digit, then letters, digits, '.', '_' or '-'."
+)
 
 
 class Record(BaseModel):

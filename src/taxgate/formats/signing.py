@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from taxgate.errors import FormatError, SignatureError
 from taxgate.formats.keys import PublicKeyRecord, load_keyring, load_private_key
 from taxgate.formats.manifest import RequestManifest, ResponseManifest, SignedManifest
+from taxgate.formats.tablefile import read_beside
 from taxgate.formats.tables import read_table
 
 HASH_CHUNK_BYTES = 1 << 20  # 1 MiB: steady memory for multi-gigabyte tables
@@ -66,17 +68,10 @@ def sign_manifest(
             file=manifest_path,
             field="signer.key_id",
         )
-    table_path = manifest.table_path(manifest_path)
-    if not table_path.is_file():
-        raise FormatError(
-            f"the table file {table_path.name} named by {manifest.file_field} is missing",
-            "Put it next to the manifest, or correct the file name.",
-            file=manifest_path,
-            field=manifest.file_field,
-        )
-    count = read_table(table_path, manifest.table_kind).num_rows
+    table = read_beside(manifest_path, manifest.table_name(), field=manifest.file_field)
+    count = read_table(table.path, manifest.table_kind, table.data).num_rows
     data = manifest.model_dump(mode="json")
-    data[manifest.digest_field] = file_sha256(table_path)
+    data[manifest.digest_field] = table.sha256
     data[manifest.count_field] = count
     data["signer"]["key_id"] = record.key_id
     data["signature"] = ""
@@ -167,38 +162,26 @@ def _signature_problems(
 
 
 def _table_problems(manifest: SignedManifest, manifest_path: Path) -> list[Problem]:
-    table_path = manifest.table_path(manifest_path)
-    if not table_path.is_file():
-        return [
-            Problem(
-                "TABLE_FILE_MISSING",
-                f"The table file {table_path} named by {manifest.file_field} is missing; put "
-                "it next to the manifest.",
-            )
-        ]
-    problems: list[Problem] = []
+    """Digest and row count of the table; only called once the signature has verified."""
     try:
-        digest = file_sha256(table_path)
-    except OSError as exc:
-        return [
-            Problem(
-                "TABLE_UNREADABLE",
-                f"The table file {table_path} cannot be read ({exc.strerror}); check its "
-                "permissions.",
-            )
-        ]
+        table = read_beside(manifest_path, manifest.table_name(), field=manifest.file_field)
+    except FormatError as exc:
+        missing = isinstance(exc.__cause__, FileNotFoundError)
+        return [Problem("TABLE_FILE_MISSING" if missing else "TABLE_UNREADABLE", f"{exc}")]
+    problems: list[Problem] = []
     expected = getattr(manifest, manifest.digest_field)
-    if digest != expected:
+    if table.sha256 != expected:
         problems.append(
             Problem(
                 "TABLE_CHANGED",
-                f"The SHA-256 of {table_path.name} is {digest}, not {expected or '(empty)'} "
-                f"as {manifest.digest_field} says: the {manifest.table_kind} file changed "
-                "after signing; ask the sender for the file it signed.",
+                f"The SHA-256 of {table.path.name} is {table.sha256}, not "
+                f"{expected or '(empty)'} as {manifest.digest_field} says: the "
+                f"{manifest.table_kind} file changed after signing; ask the sender for the "
+                "file it signed.",
             )
         )
     try:
-        count = read_table(table_path, manifest.table_kind).num_rows
+        count = read_table(table.path, manifest.table_kind, table.data).num_rows
     except FormatError as exc:
         problems.append(
             Problem(
@@ -212,7 +195,7 @@ def _table_problems(manifest: SignedManifest, manifest_path: Path) -> list[Probl
         problems.append(
             Problem(
                 "COUNT_MISMATCH",
-                f"{table_path.name} holds {count} rows, but {manifest.count_field} says "
+                f"{table.path.name} holds {count} rows, but {manifest.count_field} says "
                 f"{expected_count}; ask the sender to sign the batch again.",
             )
         )
@@ -228,12 +211,43 @@ def verify_manifest(
 ) -> list[Problem]:
     """Every problem with a signed manifest and its table; an empty list means valid.
 
-    `keyring_source` names the keyring (e.g. its directory) in messages.
+    The table file is not opened, read, hashed or named by its content until the signature
+    verifies against a trusted key of the manifest's agency: an unsigned or forged manifest
+    learns nothing about any file. `keyring_source` names the keyring (e.g. its directory) in
+    messages.
     """
     manifest_path = Path(manifest_path)
-    return _signature_problems(manifest, keyring, keyring_source) + _table_problems(
-        manifest, manifest_path
-    )
+    problems = _signature_problems(manifest, keyring, keyring_source)
+    if problems:
+        return problems
+    return _table_problems(manifest, manifest_path)
+
+
+def signed_table(manifest: SignedManifest, manifest_path: Path) -> pa.Table:
+    """The table of a manifest whose signature has verified, read and hashed from one read.
+
+    The digest and row count are checked again on the very bytes that are parsed, so a file
+    swapped after `verify_manifest` is refused rather than processed.
+    """
+    table = read_beside(manifest_path, manifest.table_name(), field=manifest.file_field)
+    expected = getattr(manifest, manifest.digest_field)
+    if table.sha256 != expected:
+        raise SignatureError(
+            f"the {manifest.table_kind} file {table.path.name} changed after it was verified",
+            "Leave the batch directory unchanged while it is processed, and submit it again.",
+            file=manifest_path,
+            field=manifest.digest_field,
+        )
+    rows = read_table(table.path, manifest.table_kind, table.data)
+    if rows.num_rows != getattr(manifest, manifest.count_field):
+        raise SignatureError(
+            f"the {manifest.table_kind} file holds {rows.num_rows} rows, not the "
+            f"{getattr(manifest, manifest.count_field)} signed",
+            "Ask the sender to sign the batch again.",
+            file=manifest_path,
+            field=manifest.count_field,
+        )
+    return rows
 
 
 def verify_manifest_file(

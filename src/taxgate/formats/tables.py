@@ -3,7 +3,9 @@
 Readers take whatever bytes arrive and either return a table with exactly the record's columns
 (typed per its model) or raise one FormatError naming the file, the row and the field. Row
 numbers count data records from 1; row 0 is a CSV header. Empty strings and nulls are the same
-value ("empty") in every format, so a table survives a round trip through CSV unchanged.
+value ("empty") in every format, so a table survives a round trip through CSV unchanged. CSV
+text that could start a spreadsheet formula is written with a leading quote and read back
+without it (`formats.csvcells`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 from pydantic.fields import FieldInfo
 
 from taxgate.errors import FormatError
+from taxgate.formats.csvcells import restore, restore_array, write_arrow_csv
 from taxgate.formats.records import RECORD_TYPES, Record
 
 EXTENSIONS = (".csv", ".jsonl", ".parquet")
@@ -92,18 +95,23 @@ def _format_of(path: Path) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def read_table(path: Path | str, kind: str) -> pa.Table:
-    """Read one exchange table; raise FormatError with file, row and field on any defect."""
+def read_table(path: Path | str, kind: str, data: bytes | None = None) -> pa.Table:
+    """Read one exchange table; raise FormatError with file, row and field on any defect.
+
+    With `data` (the file's bytes, read once by `tablefile.read_beside`) nothing is opened:
+    `path` then only chooses the format and names the file in messages.
+    """
     path = Path(path)
     suffix = _format_of(path)
+    source = path if data is None else pa.BufferReader(data)
     try:
-        fast = _csv_fast(path, kind) if suffix == ".csv" else None
+        fast = _csv_fast(source, kind, path) if suffix == ".csv" else None
         if suffix == ".parquet":
-            raw_columns, n = _parquet_columns(path, kind)
+            raw_columns, n = _parquet_columns(source, path, kind)
         elif fast is not None:
             raw_columns, n = fast
         else:
-            data = path.read_bytes()
+            data = path.read_bytes() if data is None else data
             rows = (
                 _csv_rows(data, path, kind) if suffix == ".csv" else _jsonl_rows(data, path, kind)
             )
@@ -117,15 +125,19 @@ def read_table(path: Path | str, kind: str) -> pa.Table:
     return _conform(raw_columns, n, path, kind)
 
 
-def _csv_fast(path: Path, kind: str) -> tuple[dict[str, pa.Array], int] | None:
+def _csv_fast(
+    source: Path | pa.BufferReader, kind: str, path: Path | None = None
+) -> tuple[dict[str, pa.Array], int] | None:
     """Arrow's C++ reader for well-formed CSV; None sends the file to the exact Python reader.
 
     Both readers agree on every well-formed file (tests compare them); only the Python reader
     can say which row and field of a broken file is wrong, so any Arrow error falls back to it.
     """
     try:
+        if isinstance(source, pa.BufferReader):
+            source.seek(0)
         table = pacsv.read_csv(
-            path,
+            source,
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(columns(kind), pa.string()),
@@ -138,11 +150,13 @@ def _csv_fast(path: Path, kind: str) -> tuple[dict[str, pa.Array], int] | None:
         raw_names = table.column_names
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
-    names = _header(raw_names, path, kind)
+    names = _header(raw_names, path or Path(str(source)), kind)
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None  # a column Arrow typed by itself: let the exact reader judge the header
     table = table.rename_columns(names)
-    return {name: table.column(name).combine_chunks() for name in names}, table.num_rows
+    return {
+        name: restore_array(table.column(name).combine_chunks()) for name in names
+    }, table.num_rows
 
 
 def _header(names: list[str], path: Path, kind: str) -> list[str]:
@@ -231,7 +245,9 @@ def _csv_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None]]
                             row=row_no,
                             field=name,
                         )
-            rows.append({n: (v if v != "" else None) for n, v in zip(names, record, strict=True)})
+            rows.append(
+                {n: (restore(v) if v != "" else None) for n, v in zip(names, record, strict=True)}
+            )
     except csv.Error as exc:
         raise FormatError(
             f"broken CSV at line {reader.line_num} ({exc})",
@@ -308,9 +324,11 @@ def _jsonl_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None
     return rows
 
 
-def _parquet_columns(path: Path, kind: str) -> tuple[dict[str, pa.Array], int]:
+def _parquet_columns(
+    source: Path | pa.BufferReader, path: Path, kind: str
+) -> tuple[dict[str, pa.Array], int]:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(source)
     except (pa.ArrowException, OSError) as exc:
         if isinstance(exc, FileNotFoundError | IsADirectoryError):
             raise
@@ -461,7 +479,7 @@ def write_table(table: pa.Table, path: Path | str, kind: str) -> Path:
     if suffix == ".parquet":
         pq.write_table(table, path, compression="zstd")
     elif suffix == ".csv":
-        pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        write_arrow_csv(table, path)
     else:
         with path.open("w", encoding="utf-8", newline="\n") as fh:
             for batch in table.to_batches(max_chunksize=50_000):

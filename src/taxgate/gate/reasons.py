@@ -86,8 +86,9 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
     ),
     ReasonCode.FIELD_MISSING: "A field the agreement requires is empty; the detail names it.",
     ReasonCode.FIELD_MALFORMED: (
-        "A field is malformed (bad date, state, ZIP, taxable period, control characters or "
-        "excessive length); the detail names the field."
+        "A field is malformed (bad date, state, ZIP, taxable period, control characters, "
+        "excessive length, or a subject_id of other than letters, digits, '.', '_' and '-'); "
+        "the detail names the field."
     ),
     ReasonCode.REREQUEST: (
         "The same person was already asked about within the re-request window of the agreement."

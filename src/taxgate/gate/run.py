@@ -17,8 +17,7 @@ from taxgate.errors import FormatError
 from taxgate.formats.codes import ReasonCode, join_codes
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
-from taxgate.formats.signing import file_sha256
-from taxgate.formats.tables import read_table
+from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.batch_rules import batch_problems
 from taxgate.gate.history import GateHistory, ReceivedBatch, person_keys
 from taxgate.gate.reasons import SUBJECT_SENTENCES, BatchReason
@@ -158,7 +157,8 @@ def run_gate(
                 **ident,
             )
         )
-    subjects = read_table(manifest.table_path(manifest_path), "subjects")
+    # Only now, with the signature verified, is the subjects file read (and from one read).
+    subjects = signed_table(manifest, manifest_path)
     verdicts, keys = check_subjects(
         subjects,
         policy,

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from scourgify.address_constants import STATE_ABBREVIATIONS
 
 from taxgate.formats.codes import ReasonCode
+from taxgate.formats.records import IDENTIFIER_PATTERN
 from taxgate.formats.tables import columns
 from taxgate.gate.address import ZIP, AddressColumns, address_codes, placeholder_set, present
 from taxgate.gate.tin import valid_tins
@@ -98,6 +99,9 @@ class SubjectRules:
                 pc.greater(pc.utf8_length(values), self.rules.max_field_chars)
             )
             add(ReasonCode.FIELD_MALFORMED, name, bad & has[name])
+        # An id is echoed into every CSV, ledger row and console line: only safe characters.
+        safe_id = _mask(pc.match_substring_regex(col["subject_id"], IDENTIFIER_PATTERN))
+        add(ReasonCode.FIELD_MALFORMED, "subject_id", has["subject_id"] & ~safe_id)
         for name in self.rules.required:
             missing = ~has[name]
             if name in ("given_name", "family_name"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import math
 from collections import Counter
@@ -18,6 +17,7 @@ from taxgate.decide.outcomes import Decision
 from taxgate.errors import TaxgateError
 from taxgate.formats.charts import embed_chart, offline_page
 from taxgate.formats.codes import split_codes
+from taxgate.formats.csvcells import write_csv_rows
 from taxgate.ledger import schema as t
 
 MODEL_SHA_SHORT = 12  # hex digits of the model SHA-256 shown per row: enough to tell models apart
@@ -431,9 +431,7 @@ def write_csv(report: Accounting, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(r.csv_values() for r in report.rows)
+        write_csv_rows(fh, CSV_COLUMNS, (r.csv_values() for r in report.rows))
     return path
 
 
