@@ -19,6 +19,7 @@ from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
+from taxgate.home import private_out
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.secret import load_or_create_secret
@@ -78,7 +79,7 @@ def gate(
 
 
 def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    private_out(out)
     batch = result.batch
     summary = {
         "batch_id": batch.batch_id,

@@ -17,6 +17,7 @@ from taxgate.config import get_settings
 from taxgate.decide.explain import explanation_table
 from taxgate.errors import TaxgateError
 from taxgate.formats.keys import load_keyring
+from taxgate.home import private_file
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.train import load_model, model_path, model_sha256
@@ -146,6 +147,7 @@ def write_chart(decision: dict, home: Path, chart: Path) -> None:
             "Pass --home with the home whose model.json made the decision.",
             file=model_path(home),
         )
+    private_file(chart)  # the subject's names and candidate addresses
     chart.write_text(waterfall_html(load_model(home), decision), encoding="utf-8")
     console.print(f"waterfall chart written: {chart}")
 

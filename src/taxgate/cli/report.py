@@ -14,6 +14,7 @@ from rich.table import Table
 from taxgate.cli.console import console, err_console, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
+from taxgate.home import private_file
 from taxgate.ledger.accounting import (
     CSV_COLUMNS,
     Totals,
@@ -76,8 +77,8 @@ def accounting(
         writer.writerows(r.csv_values() for r in report.rows)
         _totals(report.totals, to_stderr=True)
         return
+    private_file(out)  # the accounting names every disclosure: the user's alone
     if fmt is ReportFormat.html:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(accounting_html(report), encoding="utf-8")
     else:
         write_csv(report, out)
