@@ -193,3 +193,15 @@ def test_real_duckdb_lock_held_by_another_process(tmp_path: Path) -> None:
     said = line(raised.value)
     assert said.startswith(f"{master.master_path(home)}: another process holds the lock")
     assert "Wait for the other taxgate command" in said
+
+
+def test_a_file_error_without_a_path_is_placed_in_the_folder_being_written() -> None:
+    with pytest.raises(OSError) as raised, faults.place("/h/answer"):
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+    assert line(raised.value).startswith("writing in /h/answer: no space left on the device")
+    with pytest.raises(OSError) as named, faults.place("/h/answer"):
+        raise OSError(errno.EACCES, "Permission denied", "/h/answer/decisions.parquet")
+    assert line(named.value).startswith("/h/answer/decisions.parquet: permission denied")
+    with pytest.raises(duckdb.OutOfMemoryException) as memory, faults.place("/h/answer"):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")
+    assert line(memory.value).startswith("out of memory")  # not blamed on the folder

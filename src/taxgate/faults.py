@@ -12,13 +12,18 @@ from __future__ import annotations
 import errno
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from taxgate.errors import TaxgateError
 
 RERUN = "then run the same command again (what the ledger recorded is kept; it resumes)"
 # Attribute the ledger's engine sets on a database error: the URL, password hidden.
 URL_ATTRIBUTE = "taxgate_database"
+# Attribute `place` sets on an error raised inside it: the folder being written.
+PLACE_ATTRIBUTE = "taxgate_place"
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,18 @@ _ERRNO_IN_TEXT = re.compile(r"\[errno (\d+)\]", re.IGNORECASE)
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 
 
+@contextmanager
+def place(folder: Path | str) -> Iterator[None]:
+    """Name `folder` as where a fault inside happened, when the fault names no file itself
+    (pyarrow's write errors carry no path: "Error writing bytes to file")."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, PLACE_ATTRIBUTE, None) is None:
+            setattr(exc, PLACE_ATTRIBUTE, str(folder))
+        raise
+
+
 def describe(exc: BaseException) -> TaxgateError | None:
     """`exc` (or what it wraps) as a one-line TaxgateError, or None when it is not a known fault."""
     for cause in _chain(exc):
@@ -165,7 +182,7 @@ def describe(exc: BaseException) -> TaxgateError | None:
         found = _classify(cause)
         if found is not None:
             fault, where = found
-            where = where or _where(exc)
+            where = where or _where(exc, files=isinstance(cause, OSError))
             detail = _first_line(cause)
             return TaxgateError(
                 f"{fault.what} ({detail})" if detail else fault.what, fault.fix, file=where
@@ -225,11 +242,17 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _where(exc: BaseException) -> str | None:
-    for item in _chain(exc):
+def _where(exc: BaseException, *, files: bool) -> str | None:
+    """The database the error came from, else for a file error the folder being written."""
+    chain = _chain(exc)
+    for item in chain:
         url = getattr(item, URL_ATTRIBUTE, None)
         if url:
             return f"ledger database {url}"
+    for item in chain if files else ():
+        folder = getattr(item, PLACE_ATTRIBUTE, None)
+        if folder:
+            return f"writing in {folder}"
     return None
 
 

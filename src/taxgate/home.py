@@ -3,7 +3,7 @@
 The home holds the master index (every filer's names and addresses), the ledger (requested
 personal data), the HMAC secret and keys; an --out folder holds verdicts, decisions and the
 response with disclosed addresses. IRS Publication 1075 asks that return information be
-open only to those who need it, so (docs/security.md):
+open only to those who need it, so (docs/home.md):
 
 - the CLI sets the process umask to 0o077 (`private_umask`), so every file and folder taxgate,
   DuckDB or SQLite creates (side files, spill folders, models, responses) is 0600 / 0700;

@@ -24,13 +24,14 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import Engine, event, func, select
+from sqlalchemy.engine import make_url
 
 from taxgate.cli import main
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.manifest import RequestManifest
 from taxgate.ledger import schema as t
 from taxgate.ledger.audit import verify_log
-from taxgate.ledger.database import open_ledger
+from taxgate.ledger.database import masked, open_ledger
 from taxgate.ledger.events import EventKind
 from tests.test_pipeline import counts, disclosing_key
 from tests.test_pipeline import process as process_subprocess
@@ -256,46 +257,57 @@ def process_args(world_dir: Path, home: Path, out: Path) -> list[str]:
             "--out", str(out)]  # fmt: skip
 
 
+MID_RUN_FAULTS = {
+    "sqlite": (sqlite3.OperationalError("database or disk is full"), "no space left"),
+    "postgresql": (
+        psycopg.OperationalError("server closed the connection unexpectedly"),
+        "the database server cannot be reached",
+    ),
+}
+
+
 @pytest.mark.slow
-def test_disk_full_in_the_ledger_mid_run_is_one_line_and_the_rerun_resumes(
-    world_dir: Path, home: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_ledger_fault_mid_run_is_one_line_and_the_rerun_resumes(
+    world_dir: Path, home: Path, tmp_path: Path, database_url: str, capsys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """The gate is recorded, the first chunk of decisions too; the second chunk's INSERT meets
-    a full disk (SQLite's own error, raised where SQLite would raise it)."""
+    a full disk (SQLite) or a server gone (PostgreSQL): the driver's own error, raised where
+    the driver would raise it, inside the chunk's transaction."""
     monkeypatch.setenv("TAXGATE_MATCH_CHUNK_SUBJECTS", CHUNK)
-    monkeypatch.delenv("TAXGATE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TAXGATE_DATABASE_URL", database_url)
+    fault, what = MID_RUN_FAULTS[make_url(database_url).get_backend_name()]
     inserts = []
 
-    def disk_full(conn, cursor, statement: str, *args) -> None:
+    def failing(conn, cursor, statement: str, *args) -> None:
         if statement.startswith("INSERT INTO decisions"):
             inserts.append(statement)
             if len(inserts) == 2:
-                raise sqlite3.OperationalError("database or disk is full")
+                raise fault
 
     out = tmp_path / "out"
-    event.listen(Engine, "before_cursor_execute", disk_full)
+    event.listen(Engine, "before_cursor_execute", failing)
     try:
         code, _, err = run_cli(capsys, *process_args(world_dir, home, out))
     finally:
-        event.remove(Engine, "before_cursor_execute", disk_full)
+        event.remove(Engine, "before_cursor_execute", failing)
     assert code == 2
     said = one_error_line(err)
-    assert f"ledger database sqlite:///{home / 'ledger.sqlite3'}: no space left" in said
+    assert f"ledger database {masked(database_url)}: {what}" in said
     assert "run the same command again" in said
-    url = f"sqlite:///{home / 'ledger.sqlite3'}"
     batch_id = RequestManifest.load(world_dir / "batch" / "manifest.json").batch_id
-    partial = counts(url, batch_id)
+    partial = counts(database_url, batch_id)
     assert partial["decisions"] == int(CHUNK) == partial[f"events:{EventKind.DECISION}"]
 
     code, _, err = run_cli(capsys, *process_args(world_dir, home, out))
     assert code == 0, err
     decisions = pq.read_table(out / "decisions.parquet")
-    found = counts(url, batch_id)
+    found = counts(database_url, batch_id)
     assert found["decisions"] == decisions.num_rows == found[f"events:{EventKind.DECISION}"]
     assert decisions.num_rows > int(CHUNK) and found[f"events:{EventKind.BATCH_RECEIVED}"] == 1
     assert found["subjects"] == partial["subjects"] == found[f"events:{EventKind.GATE_VERDICT}"]
     assert found["responses"] == 1
-    engine = open_ledger(url)
+    engine = open_ledger(database_url)
     report = verify_log(engine, load_keyring(world_dir / "keys"))
     engine.dispose()
     assert report.ok, report
@@ -369,3 +381,64 @@ def test_subprocess_cli_creates_a_private_home(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert_all_private(home)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs, where the machine allows mounting one (root, no seccomp ban)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(disk)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write until the disk is full, for real; return the file that filled it."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+@pytest.mark.slow
+def test_a_really_full_then_read_only_disk_under_out(
+    world_dir: Path, home: Path, tmp_path: Path, small_disk: Path
+) -> None:
+    """--out on a disk that is full for real: the gate is recorded, writing its verdicts
+    fails; one line; space freed, the rerun resumes. The disk remounted read-only: one line."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    out = small_disk / "out"
+    out.mkdir(mode=0o700)
+    filler = fill(small_disk)
+    full = process_subprocess(world_dir, home, out, url)
+    assert full.returncode == 2, full.stderr
+    said = one_error_line(full.stderr)
+    assert f"error: writing in {out}: no space left on the device" in said, said
+    batch_id = RequestManifest.load(world_dir / "batch" / "manifest.json").batch_id
+    assert counts(url, batch_id)["subjects"] > 0  # the gate was recorded before the fault
+
+    filler.unlink()
+    resumed = process_subprocess(world_dir, home, out, url)
+    assert resumed.returncode == 0, resumed.stderr
+    found = counts(url, batch_id)
+    assert found["responses"] == 1 == found[f"events:{EventKind.RESPONSE_RELEASED}"]
+    assert found["decisions"] == found[f"events:{EventKind.DECISION}"]
+    assert_all_private(out)
+
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    read_only = process_subprocess(world_dir, home, small_disk / "again", url)
+    assert read_only.returncode == 2, read_only.stderr
+    said = one_error_line(read_only.stderr)
+    assert f"{small_disk / 'again'}: the file system is read-only" in said, said

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from taxgate.cli.console import console, progress_bar
 from taxgate.config import get_settings
+from taxgate.faults import place
 from taxgate.formats.codes import split_codes
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
@@ -72,7 +73,8 @@ def gate(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if out is not None:
-        write_verdicts(result, out, fmt)
+        with place(out):
+            write_verdicts(result, out, fmt)
     print_summary(result)
     if not result.batch.accepted:
         raise typer.Exit(1)

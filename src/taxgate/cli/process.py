@@ -16,6 +16,7 @@ from taxgate.cli.gate import print_summary
 from taxgate.config import get_settings
 from taxgate.decide.explain import explanation_table
 from taxgate.errors import TaxgateError
+from taxgate.faults import place
 from taxgate.formats.keys import load_keyring
 from taxgate.home import private_file
 from taxgate.ledger.database import open_ledger
@@ -49,7 +50,7 @@ def process(
     settings = get_settings()
     home = home or settings.home
     keyring_dir = keyring or home / "keyring"
-    with console.status("processing") as status:
+    with console.status("processing") as status, place(out):
         result = process_batch(
             manifest,
             home=home,
