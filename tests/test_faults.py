@@ -159,6 +159,14 @@ def test_a_taxgate_error_in_the_chain_is_returned_as_it_is() -> None:
     assert describe(error) is error
 
 
+def test_a_sqlite_uri_is_checked_like_a_path(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(TaxgateError, match="ledger folder is writable by group or others"):
+        make_engine(f"sqlite:///file:{shared / 'ledger.sqlite3'}?mode=rwc&uri=true")
+
+
 def test_real_read_only_sqlite_file(tmp_path: Path) -> None:
     open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}").dispose()
     engine = make_engine(f"sqlite:///file:{tmp_path / 'ledger.sqlite3'}?mode=ro&uri=true")

@@ -281,3 +281,19 @@ def test_every_file_mode_ends_private_or_refused(tmp_path: Path, file_mode: int)
     else:
         private_home(home)
         assert mode(path) == (file_mode if not file_mode & 0o077 else file_mode & 0o600)
+
+
+def test_the_fix_quotes_a_path_with_spaces_for_the_shell(tmp_path: Path) -> None:
+    home = tmp_path / "my home; rm -rf x"
+    home.mkdir()
+    home.chmod(0o777)
+    with pytest.raises(TaxgateError) as raised:
+        private_home(home)
+    assert f"Run: chmod 700 '{home}'" in str(raised.value)
+
+
+def test_a_fifo_in_the_home_is_refused(tmp_path: Path) -> None:
+    home = private_home(tmp_path / "home")
+    os.mkfifo(home / "ledger.sqlite3-wal")
+    with pytest.raises(TaxgateError, match="neither a regular file nor a folder"):
+        private_home(home)

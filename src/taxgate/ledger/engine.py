@@ -22,8 +22,9 @@ def make_engine(url: str) -> Engine:
     (taxgate.home), and a database error names the database it came from (taxgate.faults)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:" and not _uri(parsed.database):
-            private_sqlite(Path(parsed.database))
+        path = _sqlite_file(parsed.database)
+        if path is not None:
+            private_sqlite(path)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -32,9 +33,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _uri(database: str) -> bool:
-    """sqlite:///file:PATH?mode=ro&uri=true names a file by URI: SQLite opens it as given."""
-    return database.startswith("file:")
+def _sqlite_file(database: str | None) -> Path | None:
+    """The file a SQLite URL names, also in URI form (sqlite:///file:PATH?mode=ro&uri=true);
+    None for an in-memory database."""
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database.removeprefix("file:").split("?", 1)[0])
 
 
 def _name_the_database(context: ExceptionContext) -> None:
