@@ -19,6 +19,8 @@ import duckdb
 import psycopg
 import pytest
 import sqlalchemy.exc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from taxgate import faults
@@ -213,3 +215,14 @@ def test_a_file_error_without_a_path_is_placed_in_the_folder_being_written() -> 
     with pytest.raises(duckdb.OutOfMemoryException) as memory, faults.place("/h/answer"):
         raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")
     assert line(memory.value).startswith("out of memory")  # not blamed on the folder
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    code=st.sampled_from(sorted(faults.ERRNOS)),
+    path=st.text(min_size=1, max_size=40).map(lambda tail: f"/h/{tail}"),
+)
+def test_any_errno_and_any_file_name_make_one_line(code: int, path: str) -> None:
+    said = line(OSError(code, os.strerror(code), path))
+    assert faults.ERRNOS[code].what in said and said.endswith(faults.ERRNOS[code].fix)
+    assert said.isprintable()

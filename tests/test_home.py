@@ -297,3 +297,11 @@ def test_a_fifo_in_the_home_is_refused(tmp_path: Path) -> None:
     os.mkfifo(home / "ledger.sqlite3-wal")
     with pytest.raises(TaxgateError, match="neither a regular file nor a folder"):
         private_home(home)
+
+
+def test_a_symlink_with_a_newline_in_its_target_is_told_on_one_line(tmp_path: Path) -> None:
+    home = private_home(tmp_path / "home")
+    (home / "model.json").symlink_to("/elsewhere\nerror: forged second line")
+    with pytest.raises(TaxgateError) as raised:
+        private_home(home)
+    assert "\n" not in str(raised.value) and "\\nerror: forged" in str(raised.value)

@@ -27,7 +27,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from taxgate.errors import TaxgateError
+from taxgate.errors import TaxgateError, visible
 
 PRIVATE_UMASK = 0o077
 DIR_MODE = 0o700
@@ -128,14 +128,14 @@ def _check_parents(folder: Path, child: Path) -> None:
         if not _trusted_owner(info.st_uid):
             raise _refusal(
                 parent,
-                f"{child} lies in a folder owned by {_user(info.st_uid)}",
+                f"{visible(str(child))} lies in a folder owned by {_user(info.st_uid)}",
                 f"chown {_me()} {_q(parent)}",
                 "or choose a folder of your own",
             )
         if info.st_mode & OTHERS_WRITE and not info.st_mode & stat.S_ISVTX:
             raise _refusal(
                 parent,
-                f"{child} lies in a folder others may write to "
+                f"{visible(str(child))} lies in a folder others may write to "
                 f"(mode {_mode(info)}), so they could replace it",
                 f"chmod go-w {_q(parent)}",
                 "or choose another folder",
@@ -155,7 +155,7 @@ def _private_entry(path: Path, *, recurse: bool) -> None:
     if stat.S_ISLNK(info.st_mode):
         raise _refusal(
             path,
-            f"a symlink (to {os.readlink(path)}) where taxgate keeps its own file",
+            f"a symlink (to {visible(os.readlink(path))}) where taxgate keeps its own file",
             f"rm {_q(path)}",
             "and put the real file back, or restore it from a backup",
         )
@@ -202,7 +202,7 @@ def _tighten(path: Path, info: os.stat_result, private: int) -> None:
         return  # removed meanwhile (a SQLite journal): nothing left to protect
     notices.warning(
         "note: %s was readable by group or others (mode %s); taxgate made it private (%s)",
-        path,
+        visible(str(path)),
         _mode(info),
         f"{mode:04o}",
     )
@@ -263,4 +263,5 @@ def _mode(info: os.stat_result) -> str:
 
 
 def _q(path: Path) -> str:
-    return shlex.quote(str(path))
+    """The path for a shell command; a control character in it shown escaped, not acted on."""
+    return visible(shlex.quote(str(path)))
