@@ -50,6 +50,7 @@ def line(exc: BaseException) -> str:
         (errno.ENOTDIR, faults.NOT_A_DIR),
         (errno.EIO, faults.IO),
         (errno.EMFILE, faults.TOO_MANY_FILES),
+        (errno.ELOOP, faults.SYMLINK),
     ],
 )
 def test_os_errors_name_the_fault_the_path_and_the_fix(code: int, fault: faults.Fault) -> None:

@@ -19,7 +19,10 @@ from pathlib import Path
 
 from taxgate.errors import TaxgateError
 
-RERUN = "then run the same command again (what the ledger recorded is kept; it resumes)"
+RERUN = (
+    "then run the same command again (a step cut short was not recorded; a batch resumes "
+    "where the ledger stopped)"
+)
 # Attribute the ledger's engine sets on a database error: the URL, password hidden.
 URL_ATTRIBUTE = "taxgate_database"
 # Attribute `place` sets on an error raised inside it: the folder being written.
@@ -57,6 +60,10 @@ NOT_A_DIR = Fault(
     "Fix the path (--home, TAXGATE_HOME, --out, TAXGATE_DATABASE_URL).",
 )
 IS_A_DIR = Fault("a folder is where a file should be", f"Move that folder away, {RERUN}.")
+SYMLINK = Fault(
+    "a symlink is where taxgate expects its own file (or a loop of symlinks)",
+    "Remove the symlink and put the real file back, then run the command again.",
+)
 MISSING = Fault("no such file or folder", "Check the path, or create the folder.")
 CANNOT_OPEN = Fault(
     "the database file cannot be opened (its folder is missing or not writable)",
@@ -101,6 +108,7 @@ ERRNOS: dict[int, Fault] = {
     errno.ENOTDIR: NOT_A_DIR,
     errno.EISDIR: IS_A_DIR,
     errno.ENOENT: MISSING,
+    errno.ELOOP: SYMLINK,
     errno.EIO: IO,
     errno.EMFILE: TOO_MANY_FILES,
     errno.ENFILE: TOO_MANY_FILES,

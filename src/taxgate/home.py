@@ -196,10 +196,14 @@ def _check_owner(path: Path, info: os.stat_result, role: str) -> None:
 
 def _tighten(path: Path, info: os.stat_result, private: int) -> None:
     mode = stat.S_IMODE(info.st_mode) & private
-    try:
-        os.chmod(path, mode, follow_symlinks=False)
+    try:  # through a descriptor opened without following a symlink swapped in meanwhile
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return  # removed meanwhile (a SQLite journal): nothing left to protect
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
     notices.warning(
         "note: %s was readable by group or others (mode %s); taxgate made it private (%s)",
         visible(str(path)),
