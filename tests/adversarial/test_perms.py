@@ -442,3 +442,26 @@ def test_a_really_full_then_read_only_disk_under_out(
     assert read_only.returncode == 2, read_only.stderr
     said = one_error_line(read_only.stderr)
     assert f"{small_disk / 'again'}: the file system is read-only" in said, said
+
+
+@pytest.mark.slow
+def test_master_load_and_gate_through_the_installed_cli_write_only_private_files(
+    world_dir: Path, tmp_path: Path
+) -> None:
+    """DuckDB's own files (the database, its WAL and .tmp spill folder), SQLite's side files,
+    the secret and the gate's verdict files: all made under the CLI's umask."""
+    home, out = tmp_path / "home", tmp_path / "verdicts"
+    env = {k: v for k, v in os.environ.items() if k != "TAXGATE_DATABASE_URL"}
+    for args in (
+        ["master", "load", str(world_dir / "filings.parquet"), "--home", str(home)],
+        ["gate", str(world_dir / "batch" / "manifest.json"), "--keyring",
+         str(world_dir / "keys"), "--home", str(home), "--out", str(out)],
+    ):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "taxgate", *args], capture_output=True, text=True, env=env
+        )
+        assert done.returncode in (0, 1), done.stderr  # 1: the gate refused some requests
+        assert "error" not in done.stderr, done.stderr
+    assert (home / "master.duckdb").is_file() and (home / "ledger.sqlite3").is_file()
+    assert (home / "hmac.secret").is_file() and any(out.iterdir())
+    assert_all_private(home, out)
