@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         default=Path.home() / ".taxgate",
-        description="Directory holding the master index, models, keys and the ledger file.",
+        description="Directory holding the master index, models, keys and the ledger file; "
+        "created 0700 and checked on every command (taxgate.home, docs/home.md).",
     )
     database_url: str | None = Field(
         default=None,

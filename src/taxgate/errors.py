@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class TaxgateError(Exception):
     def where(self) -> str:
         parts = []
         if self.file is not None:
-            parts.append(str(self.file))
+            parts.append(visible(str(self.file)))
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.field is not None:
@@ -30,6 +31,16 @@ class TaxgateError(Exception):
         where = self.where()
         text = f"{where}: {self.what}" if where else self.what
         return f"{text}. {self.fix}" if self.fix else text
+
+
+def visible(text: str) -> str:
+    """`text` with control and other invisible characters as \\xNN / \\uNNNN escapes, so
+    a file name holding a newline or an escape sequence stays on one line, and shows."""
+    return "".join(
+        ch if ch.isprintable() and not unicodedata.category(ch).startswith("C")
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )  # fmt: skip
 
 
 class FormatError(TaxgateError):

@@ -34,6 +34,7 @@ from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
+from taxgate.home import private_out
 from taxgate.ledger import recorder
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.log import make_checkpoint
@@ -108,7 +109,7 @@ def process_batch(
     progress: Callable[[int, int], None] | None = None,
 ) -> ProcessResult:
     """Run one batch, or resume it; the response is written only when no decision awaits review."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_out(out)  # verdicts, decisions, disclosed addresses: the user's alone (taxgate.home)
     seconds: dict[str, float] = {}
     examining = _examining(manifest_path)
     stored = _stored(examining, ledger)
@@ -317,6 +318,7 @@ def release_reviewed(
                 "Name the --out directory `taxgate process` wrote for this batch.",
                 file=out / name,
             )
+    private_out(out)
     batch_id = RequestManifest.load(manifest_path).batch_id
     stored = recorder.stored_batch(ledger, batch_id)
     if stored is None or stored.status != "awaiting_review":

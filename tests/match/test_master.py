@@ -4,6 +4,7 @@ last_known from the latest filed_on."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -222,4 +223,7 @@ def test_scratch_databases_are_bounded_and_spill_outside_the_working_directory(
     con.close()
     assert limit == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in binary units
     assert Path(spill).parent == Path(tempfile.gettempdir())
-    assert Path(spill).name == f"taxgate-duckdb-{os.getpid()}"
+    # Made by mkdtemp: private, and not a name another user could guess and plant beforehand.
+    assert Path(spill).name.startswith("taxgate-duckdb-")
+    assert Path(spill).name != f"taxgate-duckdb-{os.getpid()}"
+    assert stat.S_IMODE(Path(spill).stat().st_mode) == 0o700

@@ -13,12 +13,14 @@ from rich.table import Table
 
 from taxgate.cli.console import console, plain, progress_bar
 from taxgate.config import get_settings
+from taxgate.faults import place
 from taxgate.formats.codes import split_codes
 from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
+from taxgate.home import private_out
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.secret import load_or_create_secret
@@ -71,14 +73,15 @@ def gate(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if out is not None:
-        write_verdicts(result, out, fmt)
+        with place(out):
+            write_verdicts(result, out, fmt)
     print_summary(result)
     if not result.batch.accepted:
         raise typer.Exit(1)
 
 
 def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    private_out(out)
     batch = result.batch
     summary = {
         "batch_id": batch.batch_id,

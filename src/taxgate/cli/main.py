@@ -26,7 +26,8 @@ from taxgate.cli import (
 )
 from taxgate.cli.console import err_console, plain
 from taxgate.config import get_settings
-from taxgate.errors import TaxgateError
+from taxgate.faults import describe
+from taxgate.home import private_umask
 
 app = typer.Typer(
     name="taxgate",
@@ -45,6 +46,7 @@ def _main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     _state["debug"] = debug or get_settings().debug
+    private_umask()  # every file and folder this command creates is the user's alone
 
 
 for module in (
@@ -70,20 +72,23 @@ for module in (
 def run() -> None:
     """Console-script entry: user errors print as one line (exit 2), bugs as one line (exit 1).
 
+    A foreseeable fault of the machine (disk full, read-only, permission, a held lock, the
+    database server down: taxgate.faults) is a user error too, told with its path and fix.
     typer itself handles --help, usage errors and exit codes (it ends with SystemExit).
     """
     try:
         app()
-    except TaxgateError as exc:
-        if _state["debug"]:
-            raise
-        err_console.print(
-            Text.assemble(("error:", "bold red"), " ", plain(exc)), highlight=False, soft_wrap=True
-        )
-        sys.exit(2)
     except Exception as exc:
         if _state["debug"]:
             raise
+        error = describe(exc)
+        if error is not None:
+            err_console.print(
+                Text.assemble(("error:", "bold red"), " ", plain(error)),
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(2)
         err_console.print(
             Text.assemble(
                 ("internal error:", "bold red"),

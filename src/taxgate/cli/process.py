@@ -16,7 +16,9 @@ from taxgate.cli.gate import print_summary
 from taxgate.config import get_settings
 from taxgate.decide.explain import explanation_table
 from taxgate.errors import TaxgateError
+from taxgate.faults import place
 from taxgate.formats.keys import load_keyring
+from taxgate.home import private_file
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.train import load_model, model_path, model_sha256
@@ -48,7 +50,7 @@ def process(
     settings = get_settings()
     home = home or settings.home
     keyring_dir = keyring or home / "keyring"
-    with console.status("processing") as status:
+    with console.status("processing") as status, place(out):
         result = process_batch(
             manifest,
             home=home,
@@ -148,6 +150,7 @@ def write_chart(decision: dict, home: Path, chart: Path) -> None:
             "Pass --home with the home whose model.json made the decision.",
             file=model_path(home),
         )
+    private_file(chart)  # the subject's names and candidate addresses
     chart.write_text(waterfall_html(load_model(home), decision), encoding="utf-8")
     console.print(plain(f"waterfall chart written: {chart}"))
 

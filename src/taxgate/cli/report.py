@@ -14,6 +14,7 @@ from taxgate.cli.console import console, err_console, plain, show_fields
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.formats.csvcells import write_csv_rows
+from taxgate.home import private_file
 from taxgate.ledger.accounting import (
     CSV_COLUMNS,
     Totals,
@@ -75,8 +76,8 @@ def accounting(
                        lineterminator="\n")  # fmt: skip
         _totals(report.totals, to_stderr=True)
         return
+    private_file(out)  # the accounting names every disclosure: the user's alone
     if fmt is ReportFormat.html:
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(accounting_html(report), encoding="utf-8")
     else:
         write_csv(report, out)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
 from taxgate.errors import TaxgateError
+from taxgate.faults import describe
 from taxgate.ledger.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -142,8 +143,10 @@ def _connected(engine: Engine) -> Iterator[Connection]:
         conn = _connect(engine)
     except OperationalError as exc:
         reason = (str(exc.orig) or type(exc.orig).__name__).strip().splitlines()[0]
+        fault = describe(exc)  # disk full, read-only, locked, server down: say which
         raise TaxgateError(
-            f"cannot open the ledger database {masked(engine.url)}: {reason}", UNREACHABLE_FIX
+            f"cannot open the ledger database {masked(engine.url)}: {reason}",
+            fault.fix if fault else UNREACHABLE_FIX,
         ) from exc
     with conn:
         yield conn

@@ -41,6 +41,7 @@ from taxgate.formats.signing import Problem, canonical_bytes
 from taxgate.formats.tables import arrow_schema, columns
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import check_subjects
+from taxgate.home import private_out
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import RecallStatus, recall_statuses, utc
 from taxgate.ledger.events import Event, EventKind, append_events
@@ -544,7 +545,7 @@ def _write_notice(notice: DisposalNotice, out_dir: Path) -> tuple[Path, Path]:
     It takes its final name only once the recall is recorded, so a refused or failed issue
     leaves no notice behind, nor removes one another process issued.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_out(out_dir)
     path = out_dir / f"{notice.notice_id}.json"
     partial = out_dir / f".{notice.notice_id}.{os.getpid()}.partial"
     text = json.dumps(notice.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"

@@ -6,16 +6,21 @@ import os
 import secrets
 from pathlib import Path
 
+from taxgate.home import private_home
+
 SECRET_BYTES = 32
 SECRET_FILE = "hmac.secret"
 
 
 def load_or_create_secret(home: Path) -> bytes:
-    """Read the secret under `home`, creating it (mode 0600) on first use."""
+    """Read the secret under `home`, creating it (mode 0600) on first use.
+
+    The home is checked first (taxgate.home): a secret others can read keys nothing.
+    """
+    private_home(home)
     path = home / SECRET_FILE
     if path.exists():
         return path.read_bytes()
-    home.mkdir(parents=True, exist_ok=True)
     value = secrets.token_bytes(SECRET_BYTES)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

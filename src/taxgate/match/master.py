@@ -11,11 +11,13 @@ HOME/master.duckdb holds (docs/matching.md, section 2):
 
 from __future__ import annotations
 
-import os
+import atexit
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,7 @@ import pyarrow as pa
 
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
+from taxgate.home import private_home
 from taxgate.match.sources import FilingsSource
 
 MASTER_FILE = "master.duckdb"
@@ -76,7 +79,7 @@ def connect(home: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             "Load the filings first: taxgate master load FILINGS --home DIR.",
             file=path,
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_home(home)  # every filer's names and addresses: the home must be the user's alone
     return duckdb.connect(str(path), read_only=read_only, config=_bounded())
 
 
@@ -86,8 +89,16 @@ def scratch() -> duckdb.DuckDBPyConnection:
     It spills to a directory of this process's own under the system's temporary directory
     (DuckDB's default would be `.tmp` in whatever directory the user runs taxgate from).
     """
-    spill = Path(tempfile.gettempdir()) / f"taxgate-duckdb-{os.getpid()}"
-    return duckdb.connect(":memory:", config={**_bounded(), "temp_directory": str(spill)})
+    return duckdb.connect(":memory:", config={**_bounded(), "temp_directory": str(spill_dir())})
+
+
+@cache
+def spill_dir() -> Path:
+    """This process's spill folder: made by mkdtemp (0700, a name nobody could guess or plant
+    beforehand in the shared temporary directory), removed when the process ends."""
+    path = Path(tempfile.mkdtemp(prefix="taxgate-duckdb-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _bounded() -> dict[str, str]:

@@ -28,6 +28,7 @@ from splink import Linker, block_on
 from splink.backends.duckdb import DuckDBAPI
 
 from taxgate.errors import TaxgateError
+from taxgate.home import private_home
 from taxgate.match import model
 from taxgate.match.card import write_card
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
@@ -125,6 +126,7 @@ def training_connection(home: Path) -> duckdb.DuckDBPyConnection:
             "Load the filings first: taxgate master load FILINGS --home DIR.",
             file=path,
         )
+    private_home(home)  # model.json and its card are written here too
     con = scratch()
     con.execute(f"ATTACH '{path}' AS master (READ_ONLY)")
     columns = ", ".join(model.MODEL_COLUMNS)
