@@ -107,6 +107,11 @@ ROOT_40_AFTER_20 = (
     "the checkpoint at size 20 still matches)"
 )
 REWRITTEN = "your checkpoint (size 40) is not consistent with the log now: history was rewritten"
+UNSIGNED_ONE = (
+    "1 event(s) after the newest checkpoint (size 40) are unsigned, the oldest recorded "
+    "2025-08-01 12:30 UTC, more than the policy's 60 minute(s) ago: no command signed them "
+    "(a crashed run, or events written around taxgate)"
+)
 
 
 def test_an_untouched_log_verifies(log: Log) -> None:
@@ -198,13 +203,13 @@ def test_an_inserted_event_is_caught_by_the_checkpoints(log: Log) -> None:
     log.tamper(*renumber(10, 1), insert_event(10, forged))
     report = log.audit(SIZE)
     assert report.tree_size == SIZE + 1
-    assert [f.message for f in report.failures] == [ROOT_20, ROOT_40, REWRITTEN]
+    assert [f.message for f in report.failures] == [ROOT_20, ROOT_40, REWRITTEN, UNSIGNED_ONE]
 
 
 def test_an_event_inserted_after_the_first_checkpoint_is_placed_after_it(log: Log) -> None:
     forged = Event(EventKind.DISCLOSURE, "disclosure:B-2:99", "B-2", {"row": 99})
     log.tamper(*renumber(33, 1), insert_event(33, forged))
-    assert log.failures(SIZE) == [ROOT_40_AFTER_20, REWRITTEN]
+    assert log.failures(SIZE) == [ROOT_40_AFTER_20, REWRITTEN, UNSIGNED_ONE]
 
 
 def test_a_rewritten_history_with_fresh_checkpoints_is_caught_only_by_the_kept_one(
@@ -217,7 +222,10 @@ def test_a_rewritten_history_with_fresh_checkpoints_is_caught_only_by_the_kept_o
     make_checkpoint(log.engine, log.key_path, now=datetime(2025, 8, 3, tzinfo=UTC))
     assert log.audit().ok  # every checkpoint the ledger holds now was signed after the rewrite
     assert log.failures(SIZE) == [REWRITTEN]
-    assert log.audit(HALF).ok  # the rewrite came after the size-20 note
+    # the rewrite came after the size-20 note, but its deletion shows
+    assert log.failures(HALF) == [
+        "your checkpoint (size 20) is no longer in the ledger: its checkpoint was deleted"
+    ]
 
 
 def test_a_non_canonical_body_is_named(log: Log) -> None:
