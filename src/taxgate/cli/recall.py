@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from taxgate.cli.console import console, show_fields
+from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.recall import acknowledge, issue_recall, outstanding_recalls, plan_recall
@@ -90,6 +91,7 @@ def issue(
     try:
         path = issue_recall(engine, plan_path, key, out)
         console.print(f"notice signed and recorded: {path}", markup=False)
+        sign_log(engine, key)
         _outstanding(engine)
     finally:
         engine.dispose()
@@ -99,15 +101,19 @@ def issue(
 def ack(
     notice: Path = typer.Argument(..., help="The notice file as issued."),
     by: str = typer.Option(..., "--by", help="Who acknowledged disposal for the recipient."),
+    key: Path = typer.Option(..., "--key", help=KEY_HELP),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Record the recipient's acknowledgement that it disposed of what a notice recalls.
 
+    The acknowledgement is logged and the log signed before the command ends.
     Example: taxgate recall ack notices/RECALL-0123456789abcdef.json --by "Requesting Agency"
+    --key keys/ed25519_x.key
     """
     engine = _ledger(home)
     try:
         status = acknowledge(engine, notice, by)
+        sign_log(engine, key)
         console.print(
             f"{status.notice_id} acknowledged by {status.acknowledged_by} at "
             f"{status.acknowledged_at:%Y-%m-%d %H:%M} UTC",
