@@ -171,6 +171,8 @@ def _parse_signature(line: str, number: int) -> NoteSignature:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise _malformed(number, "the signature is not valid base64") from exc
+    if base64.b64encode(raw).decode("ascii") != encoded:  # one spelling per signature
+        raise _malformed(number, "the signature is not canonical base64")
     if len(raw) <= KEY_HASH_SIZE:
         raise _malformed(number, "the signature is shorter than its key hash")
     return NoteSignature(name, raw[:KEY_HASH_SIZE], raw[KEY_HASH_SIZE:])
