@@ -275,6 +275,16 @@ def test_a_checkpoint_whose_columns_disagree_with_its_note_is_named(log: Log) ->
     ]
 
 
+def test_a_checkpoint_row_whose_size_disagrees_with_its_note_is_named(log: Log) -> None:
+    log.tamper(("UPDATE checkpoints SET tree_size = 30 WHERE tree_size = 20", {}))
+    report = log.audit()
+    assert [(f.message, f.size) for f in report.failures] == [
+        ("checkpoint at size 30: its note says size 20", 30),
+        ("checkpoint at size 20 is missing: the checkpoint at size 40 names it as the one "
+         "signed before it (checkpoints were deleted)", 20),
+    ]  # fmt: skip
+
+
 def test_checkpoints_signed_by_keys_outside_the_keyring_are_named(log: Log) -> None:
     report = log.audit(keyring={OUTSIDER[1].key_id: OUTSIDER[1]})
     assert [f.size for f in report.failures] == [HALF, SIZE]
