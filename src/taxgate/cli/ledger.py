@@ -16,6 +16,7 @@ import typer
 from sqlalchemy import Engine
 
 from taxgate.cli.console import console, err_console, progress_bar, show_fields
+from taxgate.cli.signing import checkpoint_with_warning
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.formats.keys import PublicKeyRecord, load_keyring, load_public_key
@@ -23,7 +24,7 @@ from taxgate.ledger import merkle
 from taxgate.ledger.audit import AuditReport, verify_log
 from taxgate.ledger.bundle import check_bundle, export_consistency, export_inclusion
 from taxgate.ledger.database import open_ledger, open_ledger_readonly
-from taxgate.ledger.log import make_checkpoint, prove_inclusion
+from taxgate.ledger.log import prove_inclusion
 from taxgate.policy import load_policy
 
 ledger_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
@@ -69,7 +70,7 @@ def checkpoint_command(
     """
     engine = _ledger(home)
     try:
-        cp, note = make_checkpoint(engine, key)
+        cp, note = checkpoint_with_warning(engine, key)
     finally:
         engine.dispose()
     typer.echo(note, nl=False)

@@ -417,6 +417,14 @@ def _unsigned(conn: Connection, signed: int) -> Unsigned:
     return count, oldest, newest
 
 
+def unsigned_events(engine: Engine) -> tuple[int, int, datetime | None]:
+    """(newest checkpoint size, events past it, the oldest one's recorded_at) as stored now."""
+    with engine.connect() as conn:
+        signed = conn.execute(select(func.max(checkpoints.c.tree_size))).scalar() or 0
+        count, oldest, _ = _unsigned(conn, signed)
+    return signed, count, None if oldest is None else _as_utc(oldest)
+
+
 def _check_unsigned(
     unsigned: Unsigned, report: AuditReport, grace: timedelta, now: datetime
 ) -> None:
