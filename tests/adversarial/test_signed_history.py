@@ -382,3 +382,20 @@ def test_a_consistency_bundle_verifies_offline(scene: Scene, tmp_path: Path) -> 
     assert "the log of size 20 is a prefix of" in checked.output
     not_kept = scene.cli("export-consistency", "7", "--out", str(out))
     assert "no checkpoint of size 7" in str(not_kept.exception)
+
+
+def test_a_planted_checkpoint_at_the_current_size_is_not_handed_back_as_ours(
+    scene: Scene,
+) -> None:
+    """The intruder appends a well-formed event and signs the new size with its own key first."""
+    private, _ = new_key("Disclosing Agency", "Mallory", "Intruder", created_on=date(2025, 8, 2),
+                         seed=b"mallory")  # fmt: skip
+    scene.sql(forged_insert(SIZE, "disclosure:B-2:99", AT))
+    leaves = [bytes.fromhex(h) for h in _leaves(scene.engine)]
+    planted = Checkpoint(ORIGIN, SIZE + 1, merkle.root_from_leaf_hashes(leaves), AT, SIZE)
+    note = sign_checkpoint(planted, private, ORIGIN)
+    values = {"r": planted.root.hex(), "at": AT, "n": note}
+    scene.sql(("INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) "
+               "VALUES (41, :r, :at, :n)", values))  # fmt: skip
+    with pytest.raises(TaxgateError, match="signed by no key in the keyring"):
+        make_checkpoint(scene.engine, scene.key_path)

@@ -167,14 +167,14 @@ def make_checkpoint(
     with engine.connect() as conn:
         existing = stored_note(conn, tree_size(conn))
         if existing is not None:
-            return parse_checkpoint(existing)[0], existing
+            return _ours(existing, keys)
         report = audit_before_signing(conn, keys)
         if not report.ok:
             _refuse_to_sign(report)
         size, head = report.tree_size, report.root
         existing = stored_note(conn, size)
         if existing is not None:
-            return parse_checkpoint(existing)[0], existing
+            return _ours(existing, keys)
         previous = conn.execute(
             select(func.max(checkpoints.c.tree_size)).where(checkpoints.c.tree_size < size)
         ).scalar()
@@ -199,7 +199,24 @@ def make_checkpoint(
         _insert_checkpoint(conn, cp, note)
         kept = stored_note(conn, size)
     if kept is not None and kept != note:
-        return parse_checkpoint(kept)[0], kept
+        return _ours(kept, keys)
+    return cp, note
+
+
+def _ours(note: str, keys: Mapping[str, PublicKeyRecord]) -> tuple[Checkpoint, str]:
+    """A stored note handed back as this size's checkpoint, once a trusted key's signature on
+    it verifies: one planted at the size the log has now must not pass for ours."""
+    from taxgate.ledger.audit import AuditReport, _check_note
+
+    report = AuditReport()
+    cp = _check_note(note, "the stored checkpoint", keys, report, 0)
+    if cp is None:
+        first = report.failures[0].message
+        raise TaxgateError(
+            f"refusing to hand back a checkpoint: {first}",
+            "Run `taxgate ledger verify` with the agency's public key: a checkpoint not signed "
+            "by this key is either an earlier key's (pass it as trusted) or planted.",
+        )
     return cp, note
 
 
