@@ -10,13 +10,16 @@ checkpoint must refuse to sign over what it changed. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
 from taxgate.cli.main import app
@@ -399,3 +402,40 @@ def test_a_planted_checkpoint_at_the_current_size_is_not_handed_back_as_ours(
                "VALUES (41, :r, :at, :n)", values))  # fmt: skip
     with pytest.raises(TaxgateError, match="signed by no key in the keyring"):
         make_checkpoint(scene.engine, scene.key_path)
+
+
+def test_verify_works_with_a_read_only_postgresql_role(scene: Scene) -> None:
+    if not scene.url.startswith("postgresql"):
+        pytest.skip("a database role is PostgreSQL's")
+    role = f"taxgate_auditor_{uuid.uuid4().hex[:12]}"
+    with scene.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        url = make_url(scene.url).set(username=role, password=None)
+        env = {"TAXGATE_DATABASE_URL": url.render_as_string(hide_password=False),
+               "TAXGATE_HOME": str(scene.home), "COLUMNS": "250"}  # fmt: skip
+        verify = ["ledger", "verify", "--public-key", str(scene.pub_path)]
+        result = runner.invoke(app, verify, env=env)
+        assert result.exit_code == 0, result.output
+        auditor = create_engine(url)
+        try:  # the role truly cannot write: verify works without writing
+            with pytest.raises(ProgrammingError, match="permission denied"):  # noqa: SIM117
+                with auditor.begin() as conn:
+                    conn.execute(text("DELETE FROM purges"))
+        finally:
+            auditor.dispose()
+    finally:
+        with scene.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_verify_accepts_a_read_only_sqlite_uri(scene: Scene) -> None:
+    if not scene.url.startswith("sqlite"):
+        pytest.skip("a file URI is SQLite's")
+    path = scene.url.removeprefix("sqlite:///")
+    env = {"TAXGATE_DATABASE_URL": f"sqlite:///file:{path}?mode=ro&uri=true",
+           "TAXGATE_HOME": str(scene.home), "COLUMNS": "250"}  # fmt: skip
+    result = runner.invoke(app, ["ledger", "verify", "--public-key", str(scene.pub_path)], env=env)
+    assert result.exit_code == 0, result.output
