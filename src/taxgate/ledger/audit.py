@@ -396,7 +396,9 @@ def _check_chain(heads: list[_SignedHead], stored: set[int], report: AuditReport
             )
 
 
-def _check_kept_stored(since: _SignedHead, stored: set[int], tree: _Tree, report: AuditReport):
+def _check_kept_stored(
+    since: _SignedHead, stored: set[int], tree: _Tree, report: AuditReport
+) -> None:
     """Every checkpoint taxgate signs is stored: a kept one the ledger lacks was deleted."""
     size = since.checkpoint.size
     if size <= tree.size and size not in stored:
