@@ -274,12 +274,12 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     )  # fmt: skip
     trusting_home = scene.cli("verify")
     assert trusting_home.exit_code == 0, trusting_home.output  # the planted key vouches...
-    assert "WARN the trusted keys come from" in trusting_home.output  # ...and verify says so
+    assert "WARNING the trusted keys come from" in trusting_home.output  # ...and verify says so
     assert "inside the taxgate home" in trusting_home.output
     pinned = scene.cli("verify", "--public-key", str(scene.pub_path))
     assert pinned.exit_code == 1
     assert "checkpoint at size 40: signed by no key in the keyring" in pinned.output
-    assert "WARN the trusted keys" not in pinned.output
+    assert "WARNING the trusted keys" not in pinned.output
 
 
 def _leaves(engine: Engine) -> list[str]:

@@ -139,7 +139,7 @@ def print_audit(report: AuditReport, keyring_dir: Path | str) -> None:
         ("keys trusted", keyring_dir),
     )
     for warning in report.warnings:
-        console.print("[bold yellow]WARN[/] ", end="")
+        console.print("[bold yellow]WARNING[/] ", end="")
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
     for failure in report.failures[:SHOWN_FAILURES]:
         console.print(f"[bold red]FAIL[/] {failure.message}", highlight=False, soft_wrap=True)
