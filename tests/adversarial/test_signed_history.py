@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -439,3 +439,12 @@ def test_verify_accepts_a_read_only_sqlite_uri(scene: Scene) -> None:
            "TAXGATE_HOME": str(scene.home), "COLUMNS": "250"}  # fmt: skip
     result = runner.invoke(app, ["ledger", "verify", "--public-key", str(scene.pub_path)], env=env)
     assert result.exit_code == 0, result.output
+
+
+def test_signing_a_recently_forged_event_is_said_on_stderr(scene: Scene) -> None:
+    """Inside the grace a forged event is only a warning in verify; whoever signs it is told."""
+    scene.sql(forged_insert(SIZE, "disclosure:B-2:99", datetime.now(UTC)))
+    result = scene.cli("checkpoint", "--key", str(scene.key_path))
+    assert result.exit_code == 0, result.output
+    assert "warning: signed 1 event(s) after size 40 that no command signed" in result.stderr
+    assert "longer than the policy grace" not in result.stderr

@@ -10,6 +10,7 @@ import typer
 from taxgate.cli.console import console, show_fields
 from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
+from taxgate.ledger.audit import unsigned_events
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.purge import purge, purge_preview
 from taxgate.policy import load_policy
@@ -37,6 +38,7 @@ def purge_command(
     settings = get_settings()
     engine = open_ledger(settings.ledger_url(home or settings.home))
     try:
+        unsigned_at_start = unsigned_events(engine)
         now = datetime.now(UTC)
         preview = purge_preview(engine, before.date(), rules, now)
         if not preview.batches:
@@ -53,7 +55,7 @@ def purge_command(
                 abort=True,
             )
         done = purge(engine, before.date(), rules, now)
-        sign_log(engine, key)
+        sign_log(engine, key, unsigned_at_start)
     finally:
         engine.dispose()
     show_fields(

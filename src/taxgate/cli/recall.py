@@ -10,6 +10,7 @@ import typer
 from taxgate.cli.console import console, show_fields
 from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
+from taxgate.ledger.audit import unsigned_events
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.recall import acknowledge, issue_recall, outstanding_recalls, plan_recall
 from taxgate.policy import load_policy
@@ -89,9 +90,10 @@ def issue(
     """
     engine = _ledger(home)
     try:
+        unsigned_at_start = unsigned_events(engine)
         path = issue_recall(engine, plan_path, key, out)
         console.print(f"notice signed and recorded: {path}", markup=False)
-        sign_log(engine, key)
+        sign_log(engine, key, unsigned_at_start)
         _outstanding(engine)
     finally:
         engine.dispose()
@@ -112,8 +114,9 @@ def ack(
     """
     engine = _ledger(home)
     try:
+        unsigned_at_start = unsigned_events(engine)
         status = acknowledge(engine, notice, by)
-        sign_log(engine, key)
+        sign_log(engine, key, unsigned_at_start)
         console.print(
             f"{status.notice_id} acknowledged by {status.acknowledged_by} at "
             f"{status.acknowledged_at:%Y-%m-%d %H:%M} UTC",

@@ -21,27 +21,39 @@ from taxgate.policy import load_policy
 KEY_HELP = "The disclosing agency's private signing key: the command ends by signing the log."
 
 
-def sign_log(engine: Engine, key: Path) -> str:
-    """Sign a checkpoint over every event now logged (the stored one if nothing is new)."""
-    cp, note = checkpoint_with_warning(engine, key)
+Unsigned = tuple[int, int, datetime | None]  # newest checkpoint size, events past it, oldest
+
+
+def sign_log(engine: Engine, key: Path, before: Unsigned | None = None) -> str:
+    """Sign a checkpoint over every event now logged (the stored one if nothing is new).
+
+    `before` is `unsigned_events(engine)` taken when the command started: events already
+    unsigned then were not written by this command, and signing them is said on stderr.
+    """
+    cp, note = checkpoint_with_warning(engine, key, before)
     console.print(f"log signed: checkpoint of size {cp.size}", markup=False, highlight=False)
     return note
 
 
-def checkpoint_with_warning(engine: Engine, key: Path) -> tuple[Checkpoint, str]:
-    """make_checkpoint, saying so on stderr when it signs events left unsigned past the grace.
+def checkpoint_with_warning(
+    engine: Engine, key: Path, before: Unsigned | None = None
+) -> tuple[Checkpoint, str]:
+    """make_checkpoint, saying on stderr when it signs events no command signed.
 
     Signing them is how a run killed before its checkpoint is finished, so it is not refused;
-    but the same state follows deleted checkpoints, and whoever signs should know.
+    but a forged event, or deleted checkpoints, leave the same state, and whoever signs should
+    know. With `before`, only the events unsigned when the command started count.
     """
-    signed, count, oldest = unsigned_events(engine)
+    signed, count, oldest = before if before is not None else unsigned_events(engine)
     cp, note = make_checkpoint(engine, key)
-    grace = timedelta(minutes=load_policy().ledger.unsigned_grace_minutes)
-    if count and oldest is not None and datetime.now(UTC) - oldest > grace:
+    if count and oldest is not None:
+        grace = timedelta(minutes=load_policy().ledger.unsigned_grace_minutes)
+        late = datetime.now(UTC) - oldest > grace
         err_console.print(
-            f"warning: signed {count} event(s) after size {signed} that were unsigned since "
-            f"{oldest:%Y-%m-%d %H:%M} UTC, longer than the policy's grace: if no run was "
-            "killed then, run `taxgate ledger verify --public-key ...` and find out why",
+            f"warning: signed {count} event(s) after size {signed} that no command signed, "
+            f"unsigned since {oldest:%Y-%m-%d %H:%M} UTC"
+            f"{', longer than the policy grace' if late else ''}: a killed run's, or written "
+            "around taxgate; if no run was killed, run `taxgate ledger verify --public-key ...`",
             markup=False,
             highlight=False,
         )
