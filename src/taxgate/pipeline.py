@@ -136,7 +136,8 @@ def process_batch(
         result = ProcessResult(gate, seconds=seconds)
     else:
         result = _resumed(manifest_path, stored, ledger, out, policy)
-        if result.already_released:
+        if result.already_released:  # a run killed before its checkpoint is signed now
+            result.checkpoint = checkpoint(ledger, key_path, out)
             return result
         gate = result.gate
     assert gate.subjects is not None and gate.verdicts is not None

@@ -128,3 +128,15 @@ def test_verify_with_an_unreadable_since_file_is_a_user_error(home: Path, disclo
                     "--since", str(missing))  # fmt: skip
     assert isinstance(result.exception, TaxgateError)
     assert "cannot read your checkpoint" in str(result.exception)
+
+
+def test_checkpoint_warns_when_it_signs_events_long_unsigned(home: Path, disclosing_key) -> None:
+    """Signing finishes a killed run, so it is not refused; but deleted checkpoints look alike."""
+    result = invoke("checkpoint", "--home", str(home), "--key", str(disclosing_key[0]))
+    assert result.exit_code == 0, result.output
+    assert "warning: signed 12 event(s) after size 0 that no command signed, unsigned since " in (
+        result.stderr
+    )
+    assert "2025-08-01 12:30 UTC, longer than the policy grace" in result.stderr
+    again = invoke("checkpoint", "--home", str(home), "--key", str(disclosing_key[0]))
+    assert "warning" not in again.stderr  # nothing new to sign

@@ -18,6 +18,7 @@ from taxgate.errors import TaxgateError
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import CSV_COLUMNS
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.log import tree_size
 from taxgate.policy import default_policy_path
 from tests.ledger.seed import count, rejected, seed_batch, subject
 
@@ -87,6 +88,13 @@ def test_report_batch_tells_its_story(ledger) -> None:
     assert isinstance(unknown.exception, TaxgateError)
 
 
+def signed_up_to(ledger: Engine) -> tuple[int, int]:
+    """(events logged, size of the newest checkpoint): equal when nothing is left unsigned."""
+    with ledger.connect() as conn:
+        newest = max(conn.execute(t.checkpoints.select()).scalars(), default=None)
+        return tree_size(conn), -1 if newest is None else newest
+
+
 def test_recall_plan_issue_and_acknowledge(ledger, disclosing_key, tmp_path: Path) -> None:
     key, _ = disclosing_key
     plan = tmp_path / "plan.json"
@@ -105,18 +113,22 @@ def test_recall_plan_issue_and_acknowledge(ledger, disclosing_key, tmp_path: Pat
     assert issued.exit_code == 0, issued.output
     (notice,) = notices.glob("RECALL-*.json")
     assert "1 recall notice(s) outstanding" in issued.output
+    events, signed = signed_up_to(ledger)
+    assert events == signed and "log signed: checkpoint of size" in issued.output
     again = runner.invoke(app, issue)
     assert isinstance(again.exception, TaxgateError) and "already issued" in str(again.exception)
 
-    acked = runner.invoke(app, ["recall", "ack", str(notice), "--by", "Requesting Agency"])
+    ack = ["recall", "ack", str(notice), "--by", "Requesting Agency", "--key", str(key)]
+    acked = runner.invoke(app, ack)
     assert acked.exit_code == 0, acked.output
+    assert signed_up_to(ledger) == (events + 1, events + 1)  # the acknowledgement is signed
     assert "acknowledged by Requesting Agency" in acked.output
     assert "0 recall notice(s) outstanding" in acked.output
     assert count(ledger, t.acknowledgements) == 1
 
 
-def test_purge_asks_first_then_deletes_old_personal_data(ledger) -> None:
-    before = ["purge", "--before", "2021-01-01"]
+def test_purge_asks_first_then_deletes_old_personal_data(ledger, disclosing_key) -> None:
+    before = ["purge", "--before", "2021-01-01", "--key", str(disclosing_key[0])]
     declined = runner.invoke(app, before, input="n\n")
     assert declined.exit_code == 1 and "B-OLD: 1 subject(s)" in declined.output
     assert count(ledger, t.subject_data, batch_id="B-OLD") == 1 and count(ledger, t.purges) == 0
@@ -127,11 +139,16 @@ def test_purge_asks_first_then_deletes_old_personal_data(ledger) -> None:
     assert count(ledger, t.subject_data, batch_id="B-OLD") == 0
     assert count(ledger, t.subject_data, batch_id="B-1") == 3
     assert count(ledger, t.disclosures, batch_id="B-OLD") == 1
+    events, signed = signed_up_to(ledger)
+    assert events == signed  # the purge event is signed before the command ends
+    # the seeded events were unsigned before the purge began: signing them is said
+    assert f"signed {events - 1} event(s) after size 0 that no command signed" in done.stderr
 
 
-def test_purge_inside_the_retention_period_is_refused(ledger) -> None:
+def test_purge_inside_the_retention_period_is_refused(ledger, disclosing_key) -> None:
     yesterday = (date.today() - timedelta(days=1)).isoformat()
-    refused = runner.invoke(app, ["purge", "--before", yesterday, "--yes"])
+    key = ["--key", str(disclosing_key[0])]
+    refused = runner.invoke(app, ["purge", "--before", yesterday, "--yes", *key])
     assert isinstance(refused.exception, TaxgateError)
     assert "retention period" in str(refused.exception)
     assert count(ledger, t.subject_data) == 4 and count(ledger, t.purges) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,7 +16,9 @@ from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import file_sha256
 from taxgate.formats.tables import read_table
 from taxgate.ledger import recorder
+from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.log import stored_note, tree_size
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.master import connect
 from taxgate.pipeline import DECISIONS_FILE, VERDICTS_FILE
@@ -117,3 +119,34 @@ def test_release_refuses_a_batch_the_ledger_never_saw(
     assert isinstance(refused.exception, TaxgateError)
     assert "not awaiting review: the ledger holds no record of it" in str(refused.exception)
     assert not (out / MANIFEST_FILE).exists()
+
+
+def test_a_release_killed_before_its_checkpoint_is_signed_by_the_next_release(
+    make_batch, policy, disclosing_key, tmp_path: Path, monkeypatch
+) -> None:
+    manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
+    key, _ = disclosing_key
+    runner = CliRunner()
+    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "NOT_CONFIRMED",
+                        "--officer", "Dana Officer", "--note", "another person"])  # fmt: skip
+    release = ["review", "release", str(manifest), "--out", str(out), "--key", str(key),
+               "--home", str(home)]  # fmt: skip
+
+    def killed(*_args, **_kwargs):
+        raise SystemExit(-9)  # the process dies between recording the release and signing
+
+    with monkeypatch.context() as patch:
+        patch.setattr("taxgate.pipeline.checkpoint", killed)
+        runner.invoke(app, release)
+    engine = open_ledger(Settings().ledger_url(home))
+    try:
+        before = verify_log(engine, {}, unsigned_grace=timedelta(0), now=datetime.now(UTC))
+        assert before.unsigned_events > 0  # the release's events are unsigned
+
+        again = runner.invoke(app, release)
+        assert isinstance(again.exception, TaxgateError)
+        assert "not awaiting review" in str(again.exception)
+        with engine.connect() as conn:
+            assert stored_note(conn, tree_size(conn)) is not None  # ...but now signed
+    finally:
+        engine.dispose()

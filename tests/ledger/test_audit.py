@@ -107,6 +107,11 @@ ROOT_40_AFTER_20 = (
     "the checkpoint at size 20 still matches)"
 )
 REWRITTEN = "your checkpoint (size 40) is not consistent with the log now: history was rewritten"
+UNSIGNED_ONE = (
+    "1 event(s) after the newest checkpoint (size 40) are unsigned, the oldest recorded "
+    "2025-08-01 12:30 UTC, more than the policy's 60 minute(s) ago: no command signed them "
+    "(a crashed run, or events written around taxgate)"
+)
 
 
 def test_an_untouched_log_verifies(log: Log) -> None:
@@ -198,13 +203,13 @@ def test_an_inserted_event_is_caught_by_the_checkpoints(log: Log) -> None:
     log.tamper(*renumber(10, 1), insert_event(10, forged))
     report = log.audit(SIZE)
     assert report.tree_size == SIZE + 1
-    assert [f.message for f in report.failures] == [ROOT_20, ROOT_40, REWRITTEN]
+    assert [f.message for f in report.failures] == [ROOT_20, ROOT_40, REWRITTEN, UNSIGNED_ONE]
 
 
 def test_an_event_inserted_after_the_first_checkpoint_is_placed_after_it(log: Log) -> None:
     forged = Event(EventKind.DISCLOSURE, "disclosure:B-2:99", "B-2", {"row": 99})
     log.tamper(*renumber(33, 1), insert_event(33, forged))
-    assert log.failures(SIZE) == [ROOT_40_AFTER_20, REWRITTEN]
+    assert log.failures(SIZE) == [ROOT_40_AFTER_20, REWRITTEN, UNSIGNED_ONE]
 
 
 def test_a_rewritten_history_with_fresh_checkpoints_is_caught_only_by_the_kept_one(
@@ -217,7 +222,10 @@ def test_a_rewritten_history_with_fresh_checkpoints_is_caught_only_by_the_kept_o
     make_checkpoint(log.engine, log.key_path, now=datetime(2025, 8, 3, tzinfo=UTC))
     assert log.audit().ok  # every checkpoint the ledger holds now was signed after the rewrite
     assert log.failures(SIZE) == [REWRITTEN]
-    assert log.audit(HALF).ok  # the rewrite came after the size-20 note
+    # the rewrite came after the size-20 note, but its deletion shows
+    assert log.failures(HALF) == [
+        "your checkpoint (size 20) is no longer in the ledger: its checkpoint was deleted"
+    ]
 
 
 def test_a_non_canonical_body_is_named(log: Log) -> None:
@@ -265,6 +273,16 @@ def test_a_checkpoint_whose_columns_disagree_with_its_note_is_named(log: Log) ->
     assert log.failures() == [
         "checkpoint at size 40: the root_hash column differs from the note's root"
     ]
+
+
+def test_a_checkpoint_row_whose_size_disagrees_with_its_note_is_named(log: Log) -> None:
+    log.tamper(("UPDATE checkpoints SET tree_size = 30 WHERE tree_size = 20", {}))
+    report = log.audit()
+    assert [(f.message, f.size) for f in report.failures] == [
+        ("checkpoint at size 30: its note says size 20", 30),
+        ("checkpoint at size 20 is missing: the checkpoint at size 40 names it as the one "
+         "signed before it (checkpoints were deleted)", 20),
+    ]  # fmt: skip
 
 
 def test_checkpoints_signed_by_keys_outside_the_keyring_are_named(log: Log) -> None:

@@ -329,3 +329,39 @@ def test_c2sp_example_checkpoint_parses_as_a_note() -> None:
     assert len(signatures[0].signature) == ED25519_SIGNATURE_SIZE
     with pytest.raises(FormatError, match="a checkpoint has 4 lines"):
         parse_checkpoint(C2SP_CHECKPOINT)  # ours always carries the timestamp line
+
+
+# --- the chain to the previous checkpoint ---
+
+
+def test_previous_round_trips_and_is_signed(log_key) -> None:
+    private, name = log_key
+    cp = Checkpoint("taxgate.example/ledger", 8, ROOT, WHEN, previous=5)
+    note = sign_checkpoint(cp, private, name)
+    assert "\nprevious 5\n" in note
+    assert verify_checkpoint(note, private.public_key(), name) == cp
+    assert parse_checkpoint(note)[0].previous == 5
+    dropped = note.replace("previous 5\n", "")
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_checkpoint(dropped, private.public_key(), name)
+
+
+@pytest.mark.parametrize("line", ["previous 8", "previous 9", "previous 05", "previous -1",
+                                  "prev 5", "previous"])  # fmt: skip
+def test_a_malformed_previous_line_is_refused(log_key, line: str) -> None:
+    private, name = log_key
+    body = Checkpoint("o", 8, ROOT, WHEN).body() + line + "\n"
+    with pytest.raises(FormatError, match="line 5"):
+        parse_checkpoint(sign_note(body, private, name))
+
+
+def test_an_extension_after_previous_is_refused(log_key) -> None:
+    private, name = log_key
+    body = Checkpoint("o", 8, ROOT, WHEN, previous=1).body() + "more 1\n"
+    with pytest.raises(FormatError, match="line 6"):
+        parse_checkpoint(sign_note(body, private, name))
+
+
+def test_previous_must_lie_below_the_size() -> None:
+    with pytest.raises(ValueError, match="previous"):
+        Checkpoint("o", 8, ROOT, WHEN, previous=8)

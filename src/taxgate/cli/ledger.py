@@ -1,8 +1,15 @@
-"""`taxgate ledger`: sign the log's tree head, prove events are in it, and audit it end to end."""
+"""`taxgate ledger`: sign the log's tree head, prove events are in it, and audit it end to end.
+
+Everything but `checkpoint` only reads: the ledger is opened read-only and never migrated, so an
+auditor can work on a read-only copy or with a read-only database role; `check-bundle` needs
+no ledger and no home at all, only the disclosing agency's public key record.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -10,13 +17,16 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from taxgate.cli.console import console, err_console, plain, progress_bar, show_fields
+from taxgate.cli.signing import checkpoint_with_warning
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
-from taxgate.formats.keys import load_keyring
+from taxgate.formats.keys import PublicKeyRecord, load_keyring, load_public_key
 from taxgate.ledger import merkle
 from taxgate.ledger.audit import AuditReport, verify_log
-from taxgate.ledger.database import open_ledger
-from taxgate.ledger.log import make_checkpoint, prove_inclusion
+from taxgate.ledger.bundle import check_bundle, export_consistency, export_inclusion
+from taxgate.ledger.database import open_ledger, open_ledger_readonly
+from taxgate.ledger.log import prove_inclusion
+from taxgate.policy import load_policy
 
 ledger_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 
@@ -30,21 +40,38 @@ def _ledger(home: Path | None) -> Engine:
     return open_ledger(settings.ledger_url(home or settings.home))
 
 
+def _reader(home: Path | None) -> Engine:
+    """The ledger opened to read only: no migration, no write (works on a read-only copy)."""
+    settings = get_settings()
+    return open_ledger_readonly(settings.ledger_url(home or settings.home))
+
+
+def _write_json(data: dict, out: Path) -> None:
+    try:
+        out.write_text(json.dumps(data, indent=JSON_INDENT, ensure_ascii=False) + "\n", "utf-8")
+    except OSError as exc:
+        raise TaxgateError(
+            f"cannot write the bundle ({exc.strerror})", "Give a writable --out path.", file=out
+        ) from exc
+
+
 @ledger_app.command("checkpoint")
 def checkpoint_command(
     key: Path = typer.Option(..., "--key", help="The disclosing agency's private signing key."),
     out: Path | None = typer.Option(None, "--out", help="Also write the signed note here."),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
-    """Sign the tree head over every event logged so far and print it as a signed note.
+    """Audit the log, then sign the tree head over every event logged so far and print it.
 
-    Keep the note: `taxgate ledger verify --since NOTE` later proves the log only grew.
+    A log that fails the audit is refused, with its first failure; run `taxgate ledger
+    verify` to see them all. Keep the note: `taxgate ledger verify --since NOTE` later
+    proves the log only grew.
 
     Example: taxgate ledger checkpoint --key keys/ed25519_x.key --out cp-2025-08-01.txt
     """
     engine = _ledger(home)
     try:
-        cp, note = make_checkpoint(engine, key)
+        cp, note = checkpoint_with_warning(engine, key)
     finally:
         engine.dispose()
     typer.echo(note, nl=False)
@@ -72,7 +99,7 @@ def prove_command(
 
     Example: taxgate ledger prove decision:B-1:17 --size 4096 --json
     """
-    engine = _ledger(home)
+    engine = _reader(home)
     try:
         with engine.connect() as conn:
             proof = prove_inclusion(conn, _event_ref(event), size)
@@ -100,16 +127,24 @@ def prove_command(
     )
 
 
-def print_audit(report: AuditReport, keyring_dir: Path) -> None:
-    """The auditor's summary: what was rebuilt, every failure, and the verdict."""
+def print_audit(report: AuditReport, keyring_dir: Path | str) -> None:
+    """The auditor's summary: what was rebuilt, every failure and warning, and the verdict."""
     kept = "-" if report.since_size is None else f"your checkpoint (size {report.since_size})"
     show_fields(
         ("events", report.tree_size),
         ("root", report.root.hex()),
         ("checkpoints", report.checkpoints_checked),
+        ("signed up to", report.signed_size),
+        ("unsigned", report.unsigned_events),
         ("since", kept),
-        ("keyring", keyring_dir),
+        ("keys trusted", keyring_dir),
     )
+    for warning in report.warnings:
+        console.print(
+            Text.assemble(("WARNING", "bold yellow"), " ", plain(warning)),
+            highlight=False,
+            soft_wrap=True,
+        )
     for failure in report.failures[:SHOWN_FAILURES]:
         console.print(
             Text.assemble(("FAIL", "bold red"), " ", plain(failure.message)),
@@ -126,24 +161,70 @@ def print_audit(report: AuditReport, keyring_dir: Path) -> None:
         console.print(f"[bold red]{total} failure(s)[/]: the log is not as it was signed")
 
 
+def _inside(path: Path, home: Path) -> bool:
+    return path.resolve().is_relative_to(home.resolve())
+
+
+def _trusted_keys(
+    public_keys: list[Path], keyring: Path | None, home: Path
+) -> tuple[dict[str, PublicKeyRecord], str, str | None]:
+    """The keys verify trusts, where they came from, and a warning if the home supplied them.
+
+    Keys in the home's own keyring prove little: whoever can write the home can drop a key
+    there and re-sign a rewritten log. The auditor should pin the agency's key record.
+    """
+    if public_keys:
+        records = [load_public_key(p) for p in public_keys]
+        keys = {r.key_id: r for r in records}
+        sources = list(public_keys)
+        label = ", ".join(str(p) for p in public_keys)
+    else:
+        directory = keyring or home / "keyring"
+        keys = load_keyring(directory)
+        sources = [directory]
+        label = str(directory)
+    at_home = [p for p in sources if _inside(p, home)]
+    if not at_home:
+        return keys, label, None
+    writable = any(os.access(p, os.W_OK) for p in at_home)
+    return (
+        keys,
+        label,
+        (
+            f"the trusted keys come from {', '.join(map(str, at_home))}, inside the taxgate home"
+            f"{' and writable' if writable else ''}: anyone who can write the home can add a key "
+            "there and re-sign a rewritten log. Verify with --public-key naming the disclosing "
+            "agency's .pub.json kept outside the home (docs/ledger.md, auditor practice)"
+        ),
+    )
+
+
 @ledger_app.command("verify")
 def verify_command(
     since: Path | None = typer.Option(
         None, "--since", help="A checkpoint note you kept: the log must have only grown since."
     ),
+    public_key: list[Path] = typer.Option(
+        [], "--public-key", help="Pin the disclosing agency's .pub.json (repeatable)."
+    ),
     keyring: Path | None = typer.Option(
         None, "--keyring", help="Trusted *.pub.json keys (default: HOME/keyring)."
     ),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy TOML (default: shipped)."),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Rebuild the log from its stored events and check it, its checkpoints and --since.
 
-    Exit code 0 if everything verifies, 1 with each failure listed otherwise.
+    Reads only (a read-only copy or role will do). Events past the newest checkpoint are
+    reported as unsigned, and fail once older than the policy's [ledger]
+    unsigned_grace_minutes. Trusting keys from the home's own keyring prints a warning: pin
+    the agency's key with --public-key. Exit code 0 if everything verifies, 1 otherwise.
 
-    Example: taxgate ledger verify --since cp-2025-08-01.txt --keyring auditor-keys
+    Example: taxgate ledger verify --since cp-2025-08-01.txt --public-key agency.pub.json
     """
-    keyring_dir = keyring or (home or get_settings().home) / "keyring"
-    keys = load_keyring(keyring_dir)
+    home_dir = home or get_settings().home
+    keys, source, warning = _trusted_keys(public_key, keyring, home_dir)
+    grace = timedelta(minutes=load_policy(policy).ledger.unsigned_grace_minutes)
     kept = None
     if since is not None:
         try:
@@ -154,7 +235,7 @@ def verify_command(
                 "Give the file `taxgate ledger checkpoint --out` wrote.",
                 file=since,
             ) from exc
-    engine = _ledger(home)
+    engine = _reader(home)
     try:
         with progress_bar() as bar:
             task = bar.add_task("rebuilding the log", total=None)
@@ -163,12 +244,107 @@ def verify_command(
                 keys,
                 kept,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                unsigned_grace=grace,
             )
     finally:
         engine.dispose()
-    print_audit(report, keyring_dir)
+    report.pinned_keys = warning is None
+    if warning is not None:
+        report.warnings.insert(0, warning)
+    print_audit(report, source)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@ledger_app.command("export-proof")
+def export_proof_command(
+    event: str = typer.Argument(..., help="Event key (e.g. decision:B-1:17) or seq number."),
+    out: Path = typer.Option(..., "--out", help="Where to write the bundle (JSON)."),
+    size: int | None = typer.Option(
+        None, "--size", help="Size of the kept checkpoint to prove against (default: newest)."
+    ),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Write an offline proof bundle: the event, its inclusion proof and the signed checkpoint.
+
+    An auditor checks it with `taxgate ledger check-bundle`, without the database.
+
+    Example: taxgate ledger export-proof decision:B-1:17 --out decision-B-1-17.json
+    """
+    engine = _reader(home)
+    try:
+        with engine.connect() as conn:
+            bundle = export_inclusion(conn, _event_ref(event), size)
+    finally:
+        engine.dispose()
+    _write_json(bundle, out)
+    console.print(
+        f"event seq {bundle['seq']} proven in the signed tree of size {bundle['tree_size']}: {out}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@ledger_app.command("export-consistency")
+def export_consistency_command(
+    old_size: int = typer.Argument(..., help="Size of the older kept checkpoint."),
+    new_size: int | None = typer.Argument(None, help="Size of the newer one (default: newest)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the bundle (JSON)."),
+    home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
+) -> None:
+    """Write an offline bundle proving the log only grew between two kept checkpoints.
+
+    Example: taxgate ledger export-consistency 4096 --out grew-since-4096.json
+    """
+    engine = _reader(home)
+    try:
+        with engine.connect() as conn:
+            bundle = export_consistency(conn, old_size, new_size)
+    finally:
+        engine.dispose()
+    _write_json(bundle, out)
+    console.print(f"consistency of the kept checkpoints proven: {out}", markup=False)
+
+
+@ledger_app.command("check-bundle")
+def check_bundle_command(
+    bundle: Path = typer.Argument(..., help="A bundle from export-proof or export-consistency."),
+    public_key: Path = typer.Option(
+        ..., "--public-key", help="The disclosing agency's .pub.json that you hold."
+    ),
+) -> None:
+    """Verify a proof bundle offline, against the pinned public key alone (no database, no home).
+
+    Exit code 0 if it verifies, 1 (with what failed) otherwise.
+
+    Example: taxgate ledger check-bundle decision-B-1-17.json --public-key agency.pub.json
+    """
+    record = load_public_key(public_key)
+    try:
+        text = bundle.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaxgateError(
+            f"cannot read the bundle ({exc})", "Give the file export-* wrote.", file=bundle
+        ) from exc
+    try:
+        checked = check_bundle(text, record)
+    except TaxgateError as exc:
+        console.print(
+            Text.assemble(("FAIL", "bold red"), " ", plain(exc)), highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(code=1) from exc
+    cp = checked.checkpoint
+    signed = f"{cp.origin}, tree size {cp.size}, signed {cp.timestamp:%Y-%m-%d %H:%M:%S} UTC"
+    if checked.kind == "inclusion":
+        what = f"event seq {checked.seq} (key {checked.event_key}) is in the log {signed}"
+    else:
+        assert checked.old_checkpoint is not None
+        what = f"the log of size {checked.old_checkpoint.size} is a prefix of {signed}"
+    console.print(
+        Text.assemble(("verified", "bold green"), " ", plain(f"by key {record.key_id}: {what}")),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 
 from taxgate.cli.console import console, plain, show_fields
+from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
+from taxgate.ledger.audit import unsigned_events
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.purge import purge, purge_preview
 from taxgate.policy import load_policy
@@ -21,6 +23,7 @@ def purge_command(
     before: datetime = typer.Option(
         ..., "--before", formats=[ISO_DATE], help="Purge batches received before this day (UTC)."
     ),
+    key: Path = typer.Option(..., "--key", help=KEY_HELP),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     policy: Path | None = typer.Option(None, "--policy", help="Policy TOML (default: shipped)."),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
@@ -28,12 +31,14 @@ def purge_command(
     """Delete subject_data of batches received before a day and past retention; keep the rest.
 
     Decisions, disclosures, reviews and the log stay: they are the permanent accounting.
-    Example: taxgate purge --before 2024-09-01 --yes
+    The purge is logged and the log signed before the command ends.
+    Example: taxgate purge --before 2024-09-01 --key keys/ed25519_x.key --yes
     """
     rules = load_policy(policy)
     settings = get_settings()
     engine = open_ledger(settings.ledger_url(home or settings.home))
     try:
+        unsigned_at_start = unsigned_events(engine)
         now = datetime.now(UTC)
         preview = purge_preview(engine, before.date(), rules, now)
         if not preview.batches:
@@ -49,6 +54,7 @@ def purge_command(
                 abort=True,
             )
         done = purge(engine, before.date(), rules, now)
+        sign_log(engine, key, unsigned_at_start)
     finally:
         engine.dispose()
     show_fields(

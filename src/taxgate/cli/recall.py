@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 
 from taxgate.cli.console import console, plain, show_fields
+from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
+from taxgate.ledger.audit import unsigned_events
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.recall import acknowledge, issue_recall, outstanding_recalls, plan_recall
 from taxgate.policy import load_policy
@@ -88,8 +90,10 @@ def issue(
     """
     engine = _ledger(home)
     try:
+        unsigned_at_start = unsigned_events(engine)
         path = issue_recall(engine, plan_path, key, out)
         console.print(plain(f"notice signed and recorded: {path}"))
+        sign_log(engine, key, unsigned_at_start)
         _outstanding(engine)
     finally:
         engine.dispose()
@@ -99,15 +103,20 @@ def issue(
 def ack(
     notice: Path = typer.Argument(..., help="The notice file as issued."),
     by: str = typer.Option(..., "--by", help="Who acknowledged disposal for the recipient."),
+    key: Path = typer.Option(..., "--key", help=KEY_HELP),
     home: Path | None = typer.Option(None, "--home", help=HOME_HELP),
 ) -> None:
     """Record the recipient's acknowledgement that it disposed of what a notice recalls.
 
+    The acknowledgement is logged and the log signed before the command ends.
     Example: taxgate recall ack notices/RECALL-0123456789abcdef.json --by "Requesting Agency"
+    --key keys/ed25519_x.key
     """
     engine = _ledger(home)
     try:
+        unsigned_at_start = unsigned_events(engine)
         status = acknowledge(engine, notice, by)
+        sign_log(engine, key, unsigned_at_start)
         console.print(
             plain(
                 f"{status.notice_id} acknowledged by {status.acknowledged_by} at "

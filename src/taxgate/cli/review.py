@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from taxgate.cli.console import console, plain
+from taxgate.cli.signing import sign_log
 from taxgate.config import get_settings
 from taxgate.decide.reviews import load_resolutions, pending_reviews, resolve
 from taxgate.errors import TaxgateError
@@ -103,15 +104,22 @@ def release(
     """
     settings = get_settings()
     home = home or settings.home
-    _, path = release_reviewed(
-        manifest,
-        home=home,
-        policy=load_policy(policy),
-        key_path=key,
-        out=out,
-        ledger=open_ledger(settings.ledger_url(home)),
-        secret=load_or_create_secret(home),
-    )
+    ledger = open_ledger(settings.ledger_url(home))
+    try:
+        _, path = release_reviewed(
+            manifest,
+            home=home,
+            policy=load_policy(policy),
+            key_path=key,
+            out=out,
+            ledger=ledger,
+            secret=load_or_create_secret(home),
+        )
+    except TaxgateError:
+        sign_log(ledger, key)  # a release killed before its checkpoint is signed now
+        raise
+    finally:
+        ledger.dispose()
     console.print(plain(f"response written and signed: {path}"))
 
 

@@ -189,6 +189,18 @@ def load_private_key(path: Path) -> tuple[Ed25519PrivateKey, PublicKeyRecord]:
     return private_key, record
 
 
+def load_public_key(path: Path) -> PublicKeyRecord:
+    """One `.pub.json` record: the key an auditor pins instead of trusting a keyring directory."""
+    path = Path(path)
+    if not path.is_file():
+        raise TaxgateError(
+            "public key record not found",
+            "Give the disclosing agency's .pub.json that you hold (not one from its home).",
+            file=path,
+        )
+    return _read_record(path)
+
+
 def load_keyring(directory: Path) -> dict[str, PublicKeyRecord]:
     """Every `*.pub.json` in a directory, by key id: the keys whose signatures we trust."""
     directory = Path(directory)

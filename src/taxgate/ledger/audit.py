@@ -6,6 +6,16 @@ every stored checkpoint must be signed by a key in the auditor's keyring and mat
 rebuilt at its size, and a checkpoint the auditor kept from before must be consistent with the
 log now. The last check is the one a rewrite of history with freshly signed checkpoints
 cannot pass. Each failure names the seq or size at fault.
+
+Unsigned history fails too: a log with events but no checkpoint, a checkpoint that a later
+one names as its predecessor but the ledger no longer holds, and events after the newest
+checkpoint once the oldest of them is older than the policy's `[ledger]
+unsigned_grace_minutes` (younger ones are reported as warnings: every command that appends
+signs before it ends, so they belong to a command still running, or to an intruder).
+
+`audit_before_signing` is the cheaper check every checkpoint runs first: it re-derives only
+the events after the newest checkpoint a trusted key signed, and checks the stored leaf hashes
+before it against every stored checkpoint (see docs/ledger.md).
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import rfc8785
 from sqlalchemy import Connection, Engine, func, select
@@ -25,9 +36,12 @@ from taxgate.ledger.checkpoint import Checkpoint, key_hash, parse_checkpoint, ve
 from taxgate.ledger.events import MAX_SAFE_INTEGER, canonical_text
 from taxgate.ledger.log import FETCH_CHUNK, driver_rows
 from taxgate.ledger.schema import checkpoints, log_events
+from taxgate.policy import load_policy
 
 MAX_LISTED_FAILURES = 10_000  # beyond this many, a report only counts them: memory stays flat
 PROGRESS_EVERY = FETCH_CHUNK  # events between progress callbacks
+SECONDS_PER_MINUTE = 60
+BLOCK = 4096  # leaves hashed as one subtree when signing: a power of two
 _FLAT_TYPES = frozenset({str, int, bool, type(None)})
 LEAF_FIELDS = ("kind", "key", "batch_id")  # the columns each body must repeat exactly
 _COLUMN_OF = {"kind": "kind", "key": "event_key", "batch_id": "batch_id"}
@@ -56,6 +70,11 @@ class AuditReport:
     since_size: int | None = None
     failures: list[Failure] = field(default_factory=list)
     unlisted_failures: int = 0  # failures beyond MAX_LISTED_FAILURES, counted only
+    signed_size: int = 0  # the newest stored checkpoint's size: events past it are unsigned
+    unsigned_events: int = 0
+    oldest_unsigned_at: datetime | None = None
+    warnings: list[str] = field(default_factory=list)  # worth a look, not a failure
+    pinned_keys: bool | None = None  # whether the trusted keys came from outside the home
 
     @property
     def ok(self) -> bool:
@@ -74,6 +93,7 @@ class _SignedHead:
 
     checkpoint: Checkpoint
     label: str  # "checkpoint at size 40" or "your checkpoint (size 40)"
+    trusted: bool = True  # signed by a key the caller trusts (else only its root is checked)
 
 
 def _signer(
@@ -91,14 +111,25 @@ def _signer(
 
 
 def _check_note(
-    note: str, label: str, keyring: Mapping[str, PublicKeyRecord], report: AuditReport, size: int
+    note: str,
+    label: str,
+    keyring: Mapping[str, PublicKeyRecord],
+    report: AuditReport,
+    size: int,
+    strangers: list[Checkpoint] | None = None,
 ) -> Checkpoint | None:
-    """The checkpoint in `note` if it parses and a keyring key signed it; else a failure."""
+    """The checkpoint in `note` if it parses and a keyring key signed it; else a failure.
+
+    With `strangers`, a note signed by no keyring key is put there instead of failing.
+    """
     try:
         cp, _ = parse_checkpoint(note)
         signer = _signer(note, cp, keyring)
     except (TaxgateError, ValueError) as exc:
         report.fail(f"{label}: the note does not verify: {exc}", size=size)
+        return None
+    if signer is None and strangers is not None:
+        strangers.append(cp)
         return None
     if signer is None:
         report.fail(
@@ -111,16 +142,26 @@ def _check_note(
 
 
 def _stored_heads(
-    conn: Connection, keyring: Mapping[str, PublicKeyRecord], report: AuditReport
+    conn: Connection,
+    keyring: Mapping[str, PublicKeyRecord],
+    report: AuditReport,
+    *,
+    strangers_fail: bool = True,
 ) -> list[_SignedHead]:
-    """Every stored checkpoint whose note verifies and agrees with its own columns."""
+    """Every stored checkpoint whose note verifies and agrees with its own columns.
+
+    With `strangers_fail` off, a note signed by no keyring key is kept as untrusted.
+    """
     heads: list[_SignedHead] = []
     origin: str | None = None
     query = select(checkpoints.c.tree_size, checkpoints.c.root_hash, checkpoints.c.note)
     for size, root_hex, note in conn.execute(query.order_by(checkpoints.c.tree_size)):
         label = f"checkpoint at size {size}"
         report.checkpoints_checked += 1
-        cp = _check_note(note, label, keyring, report, size)
+        strangers: list[Checkpoint] | None = None if strangers_fail else []
+        cp = _check_note(note, label, keyring, report, size, strangers)
+        trusted = cp is not None
+        cp = cp or (strangers[0] if strangers else None)
         if cp is None:
             continue
         if cp.size != size:
@@ -134,7 +175,7 @@ def _stored_heads(
                 f"{label}: origin {cp.origin} differs from the ledger's origin {origin}",
                 size=size,
             )
-        heads.append(_SignedHead(cp, label))
+        heads.append(_SignedHead(cp, label, trusted))
     return heads
 
 
@@ -215,6 +256,38 @@ class _Tree:
             index >>= 1
         self.stack.append(node)
         self.size += 1
+
+    def extend(self, leaves: list[bytes], wanted: set[int], roots: dict[int, bytes]) -> None:
+        """Append many leaves, noting in `roots` the root at each `wanted` size reached.
+
+        A block of 2**k leaves starting at a multiple of 2**k goes in as one perfect subtree,
+        hashed by merkle's level loop (half the cost of leaf-by-leaf appends), unless a wanted
+        size falls inside it.
+        """
+        at = 0
+        while at < len(leaves):
+            block = BLOCK
+            while block > 1 and (self.size % block or at + block > len(leaves)):
+                block >>= 1
+            if block > 1 and not any(self.size < w < self.size + block for w in wanted):
+                self._push(merkle.root_from_leaf_hashes(leaves[at : at + block]), block)
+                if self.leaves is not None:
+                    self.leaves.extend(leaves[at : at + block])
+                at += block
+            else:
+                self.append(leaves[at])
+                at += 1
+            if self.size in wanted:
+                roots[self.size] = self.root()
+
+    def _push(self, node: bytes, width: int) -> None:
+        """Add a perfect subtree of `width` leaves; the size is a multiple of `width`."""
+        index = self.size // width
+        while index & 1:
+            node = merkle.node_hash(self.stack.pop(), node)
+            index >>= 1
+        self.stack.append(node)
+        self.size += width
 
     def root(self) -> bytes:
         if not self.stack:
@@ -306,21 +379,115 @@ def _check_since(since: _SignedHead, tree: _Tree, report: AuditReport) -> None:
         )
 
 
+def _as_utc(when: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the ledger writes UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _check_chain(heads: list[_SignedHead], stored: set[int], report: AuditReport) -> None:
+    """A checkpoint a trusted later one names as its predecessor must still be stored."""
+    for head in heads:
+        previous = head.checkpoint.previous
+        if head.trusted and previous is not None and previous not in stored:
+            report.fail(
+                f"checkpoint at size {previous} is missing: the {head.label} names it as the "
+                "one signed before it (checkpoints were deleted)",
+                size=previous,
+            )
+
+
+def _check_kept_stored(
+    since: _SignedHead, stored: set[int], tree: _Tree, report: AuditReport
+) -> None:
+    """Every checkpoint taxgate signs is stored: a kept one the ledger lacks was deleted."""
+    size = since.checkpoint.size
+    if size <= tree.size and size not in stored:
+        report.fail(
+            f"{since.label} is no longer in the ledger: its checkpoint was deleted", size=size
+        )
+
+
+Unsigned = tuple[int, datetime | None, datetime | None]  # count, oldest and newest recorded_at
+
+
+def _unsigned(conn: Connection, signed: int) -> Unsigned:
+    """How many events lie at or past seq `signed`, and their oldest and newest recorded_at."""
+    query = select(
+        func.count(), func.min(log_events.c.recorded_at), func.max(log_events.c.recorded_at)
+    ).where(log_events.c.seq >= signed)
+    count, oldest, newest = conn.execute(query).one()
+    return count, oldest, newest
+
+
+def unsigned_events(engine: Engine) -> tuple[int, int, datetime | None]:
+    """(newest checkpoint size, events past it, the oldest one's recorded_at) as stored now."""
+    with engine.connect() as conn:
+        signed = conn.execute(select(func.max(checkpoints.c.tree_size))).scalar() or 0
+        count, oldest, _ = _unsigned(conn, signed)
+    return signed, count, None if oldest is None else _as_utc(oldest)
+
+
+def _check_unsigned(
+    unsigned: Unsigned, report: AuditReport, grace: timedelta, now: datetime
+) -> None:
+    """Events past the newest checkpoint: a warning while young, a failure past the grace."""
+    signed = report.signed_size
+    count, oldest, newest = unsigned
+    report.unsigned_events = count
+    if not count or oldest is None or newest is None:
+        return
+    oldest, newest = _as_utc(oldest), _as_utc(newest)
+    report.oldest_unsigned_at = oldest
+    what = (
+        f"{count} event(s) after the newest checkpoint (size {signed}) are unsigned"
+        if report.checkpoints_checked
+        else f"the log holds {count} event(s) but no checkpoint: nothing in it is signed "
+        "(were its checkpoints deleted?)"
+    )
+    when = f"the oldest recorded {oldest:%Y-%m-%d %H:%M} UTC"
+    minutes = int(grace.total_seconds() // SECONDS_PER_MINUTE)
+    if not report.checkpoints_checked:
+        report.fail(f"{what}; {when}", size=0)
+    elif newest > now + grace:
+        report.fail(f"{what}, and one claims to be recorded in the future ({newest})", seq=signed)
+    elif now - oldest > grace:
+        report.fail(
+            f"{what}, {when}, more than the policy's {minutes} minute(s) ago: no command "
+            "signed them (a crashed run, or events written around taxgate)",
+            seq=signed,
+        )
+    else:
+        report.warnings.append(
+            f"{what}, {when} (within the policy's {minutes} minute(s)): a command may still "
+            "be running; if none is, find out why, then sign with `taxgate ledger checkpoint`"
+        )
+
+
+def _unsigned_grace(grace: timedelta | None) -> timedelta:
+    if grace is not None:
+        return grace
+    return timedelta(minutes=load_policy().ledger.unsigned_grace_minutes)
+
+
 def verify_log(
     engine: Engine,
     keyring: Mapping[str, PublicKeyRecord],
     since: str | None = None,
     *,
     progress: Progress | None = None,
+    unsigned_grace: timedelta | None = None,
+    now: datetime | None = None,
 ) -> AuditReport:
     """Rebuild the log from its bodies and check it, every checkpoint, and `since` if given.
 
     `since` is the text of a signed checkpoint the auditor kept earlier; `progress` is called
-    with (events read, events in the log) as the rebuild goes.
+    with (events read, events in the log) as the rebuild goes. `unsigned_grace` (default: the
+    shipped policy's) is how old an unsigned event may be at `now` before it is a failure.
     """
     report = AuditReport()
     with engine.connect() as conn:
         heads = _stored_heads(conn, keyring, report)
+        stored = set(conn.execute(select(checkpoints.c.tree_size)).scalars())
         kept = _since_head(since, keyring, heads, report) if since is not None else None
         wanted = {h.checkpoint.size for h in heads}
         total = conn.execute(select(func.count()).select_from(log_events)).scalar() or 0
@@ -337,11 +504,88 @@ def verify_log(
                 roots[tree.size] = tree.root()
             if progress is not None and tree.size % PROGRESS_EVERY == 0:
                 progress(tree.size, total)
-    report.tree_size = tree.size
+        report.tree_size = tree.size
+        report.signed_size = max(stored, default=0)
+        unsigned = _unsigned(conn, report.signed_size)
     report.root = tree.root()
     if progress is not None:
         progress(tree.size, total)
     _check_heads(heads, roots, tree, report)
+    _check_chain(heads, stored, report)
     if kept is not None:
+        _check_kept_stored(kept, stored, tree, report)
         _check_since(kept, tree, report)
+    _check_unsigned(unsigned, report, _unsigned_grace(unsigned_grace), now or datetime.now(UTC))
+    return report
+
+
+def audit_before_signing(conn: Connection, trusted: Mapping[str, PublicKeyRecord]) -> AuditReport:
+    """The check a checkpoint runs before it signs, cheap enough to run after every command.
+
+    Every stored checkpoint must parse, agree with its columns and, when a `trusted` key signed
+    it, verify; notes by other keys (an earlier signing key) are not failures here, but only a
+    trusted one is an anchor. The stored leaf hashes must rebuild the root of every stored
+    checkpoint; the leaves of the events after the newest trusted checkpoint (all of them when
+    there is none) are rehashed from their bodies. Seqs must run 0..n-1. The report's
+    tree_size and root are what the new checkpoint signs. Left to `verify_log`, which re-reads
+    every body: edited bodies before the anchor whose leaf hashes were left alone (the new
+    checkpoint signs the old leaf hashes, so it cannot make them pass), and the JSON checks
+    (canonical form, columns), which cost several times the hash and would make the
+    checkpoint after a batch of millions as slow as a full audit of it.
+    """
+    report = AuditReport()
+    heads = _stored_heads(conn, trusted, report, strangers_fail=False)
+    size = conn.execute(select(func.max(log_events.c.seq))).scalar()  # after the heads: a
+    size = 0 if size is None else size + 1  # head past it means events were deleted
+    anchor = max((h.checkpoint.size for h in heads if h.trusted and h.checkpoint.size <= size),
+                 default=0)  # fmt: skip
+    wanted = {h.checkpoint.size for h in heads}
+    tree = _Tree(keep_leaves=False)
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    expected = 0
+
+    def add(seq: int, leaf: bytes) -> None:
+        nonlocal expected
+        if seq != expected:
+            _gap(expected, seq, report)
+        expected = max(seq + 1, 0)
+        tree.append(leaf)
+        if tree.size in wanted:
+            roots[tree.size] = tree.root()
+
+    before = f"SELECT seq, leaf_hash FROM log_events WHERE seq < {int(anchor)} ORDER BY seq"
+    pending: list[bytes] = []  # leaves in seq order not yet in the tree
+
+    def flush() -> None:
+        tree.extend(pending, wanted, roots)
+        pending.clear()
+
+    for seq, stored_leaf in driver_rows(conn, before):
+        try:
+            leaf = bytes.fromhex(stored_leaf)
+        except ValueError:
+            report.fail(f"event seq {seq}: its leaf hash is not hex", seq=seq)
+            leaf = b""
+        if seq != expected or len(leaf) != merkle.HASH_SIZE:
+            flush()
+            add(seq, leaf)
+        else:
+            pending.append(leaf)
+            expected += 1
+            if len(pending) >= FETCH_CHUNK:
+                flush()
+    flush()
+    after = (
+        "SELECT seq, event_key, body, leaf_hash FROM log_events "
+        f"WHERE seq >= {int(anchor)} AND seq < {int(size)} ORDER BY seq"
+    )
+    for seq, key, body, stored in driver_rows(conn, after):
+        leaf = _sha256(merkle.LEAF_PREFIX + body.encode("utf-8", "surrogatepass")).digest()
+        if leaf.hex() != stored:
+            report.fail(f"event seq {seq} (key {key}) body does not hash to its leaf", seq=seq)
+        add(seq, leaf)
+    report.tree_size = tree.size
+    report.root = tree.root()
+    report.signed_size = anchor
+    _check_heads(heads, roots, tree, report)
     return report

@@ -3,7 +3,10 @@
 The format is the one Go's sumdb, Sigstore and the transparency-log witnesses read, so an
 outside auditor can check our tree heads with existing tools. A note is the body, a blank
 line, then lines "— <key name> base64(4-byte key hash || signature)"; the body is origin, tree
-size, base64 root hash, and our one extension line, the signing time in UTC.
+size, base64 root hash, and our extension lines: the signing time in UTC and, from the second
+checkpoint of a ledger on, "previous <size>", the size of the checkpoint the ledger held last
+when this one was signed. The chain lets an auditor see a checkpoint deleted between two kept
+ones: the later one still names it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ MAX_TREE_SIZE = 2**63 - 1  # sizes are stored as SQL BIGINT
 TIMESTAMP_KEY = "timestamp"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 CHECKPOINT_LINES = 4  # origin, size, root, timestamp
-SIZE_LINE, ROOT_LINE, TIMESTAMP_LINE = 2, 3, 4
+SIZE_LINE, ROOT_LINE, TIMESTAMP_LINE, PREVIOUS_LINE = 2, 3, 4, 5
+PREVIOUS_KEY = "previous"
 _SIZE_PATTERN = re.compile(r"0|[1-9][0-9]*")  # ASCII decimal without leading zeros
 _NAME_UNSAFE = re.compile(r"[\s+\x00-\x1f]+")  # Unicode spaces, '+', control characters
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # signed-note bans these (all below U+0020 but LF)
@@ -51,12 +55,17 @@ class NoteSignature:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head: the log `origin` had `size` leaves with `root` at `timestamp`."""
+    """A tree head: the log `origin` had `size` leaves with `root` at `timestamp`.
+
+    `previous` is the size of the checkpoint signed before this one (None for the first, and
+    for notes written before the chain existed).
+    """
 
     origin: str
     size: int
     root: bytes
     timestamp: datetime
+    previous: int | None = None
 
     def __post_init__(self) -> None:
         if not self.origin or "\n" in self.origin or _CONTROL.search(self.origin):
@@ -67,6 +76,8 @@ class Checkpoint:
             raise ValueError(f"root must be a {HASH_SIZE}-byte SHA-256 hash")
         if self.timestamp.tzinfo is None:
             raise ValueError("timestamp must be timezone-aware, or it could mean any hour")
+        if self.previous is not None and not 0 <= self.previous < self.size:
+            raise ValueError("previous size must be between 0 and below the tree size")
         # The body states whole UTC seconds; hold exactly that so a parsed note compares equal.
         whole = self.timestamp.astimezone(UTC).replace(microsecond=0)
         object.__setattr__(self, "timestamp", whole)
@@ -75,7 +86,8 @@ class Checkpoint:
         """The note text that is signed, byte for byte."""
         root = base64.b64encode(self.root).decode("ascii")
         when = self.timestamp.strftime(TIMESTAMP_FORMAT)
-        return f"{self.origin}\n{self.size}\n{root}\n{TIMESTAMP_KEY} {when}\n"
+        chain = "" if self.previous is None else f"{PREVIOUS_KEY} {self.previous}\n"
+        return f"{self.origin}\n{self.size}\n{root}\n{TIMESTAMP_KEY} {when}\n{chain}"
 
 
 def note_key_name(record: PublicKeyRecord) -> str:
@@ -159,6 +171,8 @@ def _parse_signature(line: str, number: int) -> NoteSignature:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise _malformed(number, "the signature is not valid base64") from exc
+    if base64.b64encode(raw).decode("ascii") != encoded:  # one spelling per signature
+        raise _malformed(number, "the signature is not canonical base64")
     if len(raw) <= KEY_HASH_SIZE:
         raise _malformed(number, "the signature is shorter than its key hash")
     return NoteSignature(name, raw[:KEY_HASH_SIZE], raw[KEY_HASH_SIZE:])
@@ -209,10 +223,22 @@ def _parse_body(body: str) -> Checkpoint:
             f"timestamp), this one {len(lines)}",
             _FIX_REISSUE,
         )
-    if len(lines) > CHECKPOINT_LINES:
-        raise _malformed(CHECKPOINT_LINES + 1, "unexpected extension line after the timestamp")
-    origin, size, root, timestamp = lines
-    return Checkpoint(origin, _parse_size(size), _parse_root(root), _parse_timestamp(timestamp))
+    if len(lines) > PREVIOUS_LINE:
+        raise _malformed(PREVIOUS_LINE + 1, "unexpected extension line after 'previous'")
+    origin, size, root, timestamp = lines[:CHECKPOINT_LINES]
+    tree_size = _parse_size(size)
+    extended = len(lines) == PREVIOUS_LINE
+    previous = _parse_previous(lines[PREVIOUS_LINE - 1], tree_size) if extended else None
+    return Checkpoint(origin, tree_size, _parse_root(root), _parse_timestamp(timestamp), previous)
+
+
+def _parse_previous(text: str, size: int) -> int:
+    keyword, _, value = text.partition(" ")
+    if keyword != PREVIOUS_KEY or not _SIZE_PATTERN.fullmatch(value) or not int(value) < size:
+        raise _malformed(
+            PREVIOUS_LINE, f"{text!r} is not '{PREVIOUS_KEY} N' with N below the tree size"
+        )
+    return int(value)
 
 
 def parse_checkpoint(text: str) -> tuple[Checkpoint, list[NoteSignature]]:

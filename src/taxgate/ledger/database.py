@@ -4,11 +4,16 @@ There is no alembic.ini: the configuration is built here, so an installed wheel 
 own ledger. Every migration runs in one transaction that first takes a lock (SQLite: BEGIN
 IMMEDIATE; PostgreSQL: an advisory lock), so processes opening a fresh ledger at the same
 time wait for each other instead of both trying to create it.
+
+`open_ledger_readonly` is the auditor's way in: it never migrates and cannot write (SQLite
+opened with `mode=ro`, PostgreSQL sessions READ ONLY), so it works on a read-only copy or
+with a read-only role.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +24,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
 from taxgate.errors import TaxgateError
 from taxgate.faults import describe
 from taxgate.ledger.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
+
+PG_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -109,6 +116,63 @@ def open_ledger(url: str) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def open_ledger_readonly(url: str) -> Engine:
+    """An engine that only reads the ledger at `url`: no migration, no write, no new file.
+
+    Any revision this taxgate knows is read as it is (the log's tables date from the first);
+    a database never migrated, or migrated by a newer taxgate, is refused.
+    """
+    engine = _readonly_engine(url)
+    try:
+        revision = current_revision(engine)
+        if revision is None:
+            raise TaxgateError(
+                f"the ledger database {masked(url)} holds no taxgate ledger",
+                "Point --home or TAXGATE_DATABASE_URL at the ledger to read.",
+            )
+        _refuse_unknown(revision, engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _readonly_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "connect", _pg_read_only)
+        return engine
+    database = parsed.database or ""
+    path = database.removeprefix("file:").split("?", 1)[0]
+    if not path or path == ":memory:" or not Path(path).is_file():
+        raise TaxgateError(
+            f"the ledger database {masked(url)} does not exist",
+            "Point --home or TAXGATE_DATABASE_URL at the ledger to read.",
+            file=path or None,
+        )
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    engine = create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+    )
+    event.listen(engine, "connect", _sqlite_read_only)
+    return engine
+
+
+def _sqlite_read_only(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _pg_read_only(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(PG_READ_ONLY)
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def _refuse_unknown(revision: str | None, engine: Engine) -> None:

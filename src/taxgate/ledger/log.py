@@ -10,7 +10,7 @@ that an auditor checks with `taxgate.ledger.merkle.verify_*` alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,19 +149,35 @@ def make_checkpoint(
     origin: str | None = None,
     *,
     now: datetime | None = None,
+    trusted: Mapping[str, PublicKeyRecord] | None = None,
 ) -> tuple[Checkpoint, str]:
-    """Sign the tree head over every event now logged, store it, return it and its note.
+    """Audit the log, then sign the tree head over every event now logged, store it, return it.
 
     If the ledger already holds a checkpoint of that size, that one is returned unchanged.
-    `origin` defaults to the ledger's (see the module docstring); a different one is refused,
-    since one log must keep one identity.
+    Otherwise `audit.audit_before_signing` runs first (the signing key and `trusted` are the
+    keys whose checkpoints anchor it) and a log that fails it is refused, with its first
+    failure: signing would vouch for whatever an intruder changed. `origin` defaults to the
+    ledger's (see the module docstring); a different one is refused, since one log must keep
+    one identity. The new note names the newest stored checkpoint as its `previous`.
     """
+    from taxgate.ledger.audit import audit_before_signing  # audit reads the log through here
+
     private_key, record = load_private_key(key_path)
+    keys = {**(trusted or {}), record.key_id: record}
     with engine.connect() as conn:
-        size = tree_size(conn)
+        existing = stored_note(conn, tree_size(conn))
+        if existing is not None:
+            return _ours(existing, keys)
+        report = audit_before_signing(conn, keys)
+        if not report.ok:
+            _refuse_to_sign(report)
+        size, head = report.tree_size, report.root
         existing = stored_note(conn, size)
         if existing is not None:
-            return parse_checkpoint(existing)[0], existing
+            return _ours(existing, keys)
+        previous = conn.execute(
+            select(func.max(checkpoints.c.tree_size)).where(checkpoints.c.tree_size < size)
+        ).scalar()
         ledger = stored_origin(conn)
         if origin is not None and ledger is not None and origin != ledger:
             raise TaxgateError(
@@ -170,9 +186,8 @@ def make_checkpoint(
                 field="origin",
             )
         origin = origin or ledger or ledger_origin(record)
-        head = root(conn, size)
     try:
-        cp = Checkpoint(origin, size, head, now or datetime.now(UTC))
+        cp = Checkpoint(origin, size, head, now or datetime.now(UTC), previous)
         note = sign_checkpoint(cp, private_key, origin)
     except ValueError as exc:
         raise TaxgateError(
@@ -184,8 +199,37 @@ def make_checkpoint(
         _insert_checkpoint(conn, cp, note)
         kept = stored_note(conn, size)
     if kept is not None and kept != note:
-        return parse_checkpoint(kept)[0], kept
+        return _ours(kept, keys)
     return cp, note
+
+
+def _ours(note: str, keys: Mapping[str, PublicKeyRecord]) -> tuple[Checkpoint, str]:
+    """A stored note handed back as this size's checkpoint, once a trusted key's signature on
+    it verifies: one planted at the size the log has now must not pass for ours."""
+    from taxgate.ledger.audit import AuditReport, _check_note
+
+    report = AuditReport()
+    cp = _check_note(note, "the stored checkpoint", keys, report, 0)
+    if cp is None:
+        first = report.failures[0].message
+        raise TaxgateError(
+            f"refusing to hand back a checkpoint: {first}",
+            "Run `taxgate ledger verify` with the agency's public key: a checkpoint not signed "
+            "by this key is either an earlier key's (pass it as trusted) or planted.",
+        )
+    return cp, note
+
+
+def _refuse_to_sign(report) -> None:
+    """One line: the first thing that does not verify, and how many more there are."""
+    first = report.failures[0].message
+    more = len(report.failures) - 1 + report.unlisted_failures
+    also = f" (and {more} more)" if more else ""
+    raise TaxgateError(
+        f"refusing to sign a checkpoint: the log fails its audit: {first}{also}",
+        "Run `taxgate ledger verify` with the agency's public key to see every failure; "
+        "restore the ledger from a verified copy before signing.",
+    )
 
 
 def _event_row(conn: Connection, event: int | str):

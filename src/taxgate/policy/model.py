@@ -72,6 +72,10 @@ class RetentionRules(_Section):
     subject_data_days: int = Field(gt=0)
 
 
+class LedgerRules(_Section):
+    unsigned_grace_minutes: int = Field(gt=0)
+
+
 class Policy(_Section):
     """The whole policy file; `sha256` is of the file's bytes, `version` is its declared name."""
 
@@ -86,6 +90,7 @@ class Policy(_Section):
     disclosure: DisclosureRules
     decision: DecisionRules
     retention: RetentionRules
+    ledger: LedgerRules
 
     _sha256: str = PrivateAttr("")
     _path: str = PrivateAttr("")
