@@ -9,7 +9,10 @@ looked like: the pipeline keys that check on the taxpayer the decision matched
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import unicodedata
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -183,3 +186,79 @@ def test_one_taxpayer_is_disclosed_once_within_a_batch(first, world_dir) -> None
     again = gateway.disclosed("TWICE")
     assert again, "outside the window the people may be disclosed again"
     assert max(Counter(again.values()).values()) == 1
+
+
+# --- batches at the same time ----------------------------------------------------------------
+
+
+def run_at_once(world_dir: Path, home: Path, url: str, jobs: list[tuple[Path, Path]]) -> list:
+    """`taxgate process` for each (manifest, out) as real processes, all started together."""
+    environment = os.environ | {"TAXGATE_DATABASE_URL": url, "COLUMNS": "200",
+                                "TAXGATE_MATCH_CHUNK_SUBJECTS": str(CHUNK)}  # fmt: skip
+    environment.pop("TAXGATE_CRASH_AT", None)
+    key = key_of(world_dir, "Disclosing Agency")
+    command = [sys.executable, "-m", "taxgate", "process"]
+    options = ["--home", str(home), "--keyring", str(world_dir / "keys"), "--key", str(key)]
+    started = [
+        subprocess.Popen(
+            [*command, str(manifest), *options, "--out", str(out)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for manifest, out in jobs
+    ]
+    finished = [p.communicate() for p in started]
+    return [(p.returncode, out, err) for p, (out, err) in zip(started, finished, strict=True)]
+
+
+def disclosed_taxpayers(url: str) -> list[str]:
+    engine = open_ledger(url)
+    d, x = t.decisions, t.disclosures
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(
+                select(d.c.tin).join(x, (d.c.batch_id == x.c.batch_id) & (d.c.row == x.c.row))
+            ).scalars())  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def fresh_home(trained_home: Path, folder: Path) -> Path:
+    home = folder / "home"
+    home.mkdir()
+    for name in ("master.duckdb", "model.json"):
+        shutil.copy(trained_home / name, home / name)
+    return home
+
+
+def test_the_same_batch_started_twice_at_once_is_processed_once(
+    first, world_dir, trained_home, tmp_path, database_url
+) -> None:
+    _, disclosed, _ = first
+    manifest = world_dir / "batch" / "manifest.json"
+    home = fresh_home(trained_home, tmp_path)
+    runs = run_at_once(world_dir, home, database_url,
+                       [(manifest, tmp_path / "a"), (manifest, tmp_path / "b")])  # fmt: skip
+    for code, out, err in runs:
+        assert code == 0, out + err
+        assert "IntegrityError" not in out + err and "internal error" not in out + err
+    assert sum("already answered" in out for _, out, _ in runs) == 1
+    taxpayers = disclosed_taxpayers(database_url)
+    assert sorted(taxpayers) == sorted(disclosed.values())
+
+
+def test_two_batches_about_the_same_people_at_once_disclose_as_one_after_the_other(
+    first, world_dir, trained_home, tmp_path, database_url
+) -> None:
+    _, disclosed, day = first
+    subjects = read_table(world_dir / "batch" / "subjects.csv", "subjects").to_pylist()
+    copy = sign_batch(world_dir, tmp_path / "copy", subjects, "COPY", day)
+    home = fresh_home(trained_home, tmp_path)
+    jobs = [(world_dir / "batch" / "manifest.json", tmp_path / "a"), (copy, tmp_path / "b")]
+    runs = run_at_once(world_dir, home, database_url, jobs)
+    for code, out, err in runs:
+        assert code == 0, out + err
+    taxpayers = disclosed_taxpayers(database_url)
+    assert sorted(taxpayers) == sorted(disclosed.values()), "one after the other: each once"
