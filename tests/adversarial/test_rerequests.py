@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -31,6 +32,7 @@ from taxgate.formats.signing import sign_manifest
 from taxgate.formats.tables import read_table, write_table
 from taxgate.ledger import schema as t
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.secret import load_or_create_secret
 from taxgate.pipeline import ProcessResult, process_batch
 from taxgate.policy import load_policy
 
@@ -191,11 +193,14 @@ def test_one_taxpayer_is_disclosed_once_within_a_batch(first, world_dir) -> None
 # --- batches at the same time ----------------------------------------------------------------
 
 
-def run_at_once(world_dir: Path, home: Path, url: str, jobs: list[tuple[Path, Path]]) -> list:
+def run_at_once(
+    world_dir: Path, home: Path, url: str, jobs: list[tuple[Path, Path]], **env: str
+) -> list:
     """`taxgate process` for each (manifest, out) as real processes, all started together."""
     environment = os.environ | {"TAXGATE_DATABASE_URL": url, "COLUMNS": "200",
                                 "TAXGATE_MATCH_CHUNK_SUBJECTS": str(CHUNK)}  # fmt: skip
     environment.pop("TAXGATE_CRASH_AT", None)
+    environment |= env
     key = key_of(world_dir, "Disclosing Agency")
     command = [sys.executable, "-m", "taxgate", "process"]
     options = ["--home", str(home), "--keyring", str(world_dir / "keys"), "--key", str(key)]
@@ -262,3 +267,32 @@ def test_two_batches_about_the_same_people_at_once_disclose_as_one_after_the_oth
         assert code == 0, out + err
     taxpayers = disclosed_taxpayers(database_url)
     assert sorted(taxpayers) == sorted(disclosed.values()), "one after the other: each once"
+
+
+def test_a_resumed_batch_keeps_the_receipt_time_first_recorded(
+    world_dir, trained_home, tmp_path
+) -> None:
+    """Resumed long after it arrived, a batch is neither refused as stale nor re-dated."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    home = fresh_home(trained_home, tmp_path)
+    manifest = world_dir / "batch" / "manifest.json"
+    ((code, out, err),) = run_at_once(
+        world_dir, home, url, [(manifest, tmp_path / "out")], TAXGATE_CRASH_AT="gate-recorded"
+    )
+    assert code == -signal.SIGKILL, out + err
+    engine = open_ledger(url)
+    with engine.connect() as conn:
+        received = conn.execute(select(t.batches.c.received_at)).scalar_one()
+    much_later = at(received.date() + timedelta(days=400))
+    result = process_batch(
+        manifest, home=home, keyring=load_keyring(world_dir / "keys"), policy=load_policy(),
+        ledger=engine, secret=load_or_create_secret(home),
+        key_path=key_of(world_dir, "Disclosing Agency"), out=tmp_path / "out",
+        chunk_subjects=CHUNK, clock=lambda: much_later, lock_wait_seconds=60,
+    )  # fmt: skip
+    assert result.resumed and result.response_manifest is not None
+    assert result.gate.batch.received_at is not None
+    assert result.gate.batch.received_at.date() == received.date()
+    with engine.connect() as conn:
+        assert conn.execute(select(t.batches.c.received_at)).scalar_one() == received
+        assert conn.execute(select(t.refused_batches)).first() is None
