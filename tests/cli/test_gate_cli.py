@@ -5,10 +5,15 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import select
 
 from taxgate.formats.keys import write_key_pair
 from taxgate.gate.receipt import receipt_time
+from taxgate.ledger.database import open_ledger
+from taxgate.ledger.schema import gate_people
 from tests.support import valid_row
 
 # `taxgate gate` reads the gateway's own clock: a batch it should accept is dated today (UTC).
@@ -95,3 +100,30 @@ def test_debug_shows_the_traceback(tmp_path, make_batch) -> None:
     )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "TaxgateError" in result.stderr
+
+
+def test_gate_memory_is_dated_by_the_gateway_clock(tmp_path, make_batch, signer_key) -> None:
+    """`taxgate gate` remembers people under the day it received them, not the manifest's."""
+    dated = TODAY - timedelta(days=3)
+    manifest = make_batch([valid_row()], submitted_on=dated)
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    home = tmp_path / "home"
+    result = _run("gate", str(manifest), "--keyring", str(keyring), "--out", str(tmp_path / "v"),
+                  home=home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    engine = open_ledger(f"sqlite:///{home / 'ledger.sqlite3'}")
+    with engine.connect() as conn:
+        asked = conn.execute(select(gate_people.c.asked_on)).scalars().all()
+    assert len(asked) == 1 and asked[0] >= TODAY
+    received = json.loads((tmp_path / "v" / "batch-verdict.json").read_text())["received_at"]
+    assert datetime.fromisoformat(received).date() == asked[0]
+    assert not list(home.glob("*.batch-lock.json")), "the lock's holder note is left behind"
+
+
+def test_gate_refuses_a_batch_dated_ahead_of_its_receipt(tmp_path, make_batch, signer_key):
+    manifest = make_batch([valid_row()], submitted_on=TODAY + timedelta(days=100))
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    result = _run("gate", str(manifest), "--keyring", str(keyring), home=tmp_path / "home")
+    assert result.returncode == 1 and "BATCH_DATE_AFTER_RECEIPT" in result.stdout
