@@ -33,6 +33,7 @@ from taxgate.gate.run import check_subjects, run_gate
 from taxgate.ledger import schema as t
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.normalize.records import normalise
 from tests.support import ATTESTATION, BATCH_DATE, RECEIVED_AT, valid_row
 
 SECRET = b"time-secret"
@@ -227,6 +228,7 @@ def test_subject_dates_never_crash_the_rules(policy, received, dob, order, perio
     history = MemoryHistory()
     verdicts, keys = check_subjects(table, policy, received.date(), history=history, secret=SECRET)
     assert verdicts.num_rows == 1
+    assert normalise(table, "subjects").num_rows == 1  # the pipeline normalises every row
     history.remember(
         ReceivedBatch("B", "0" * 64, received.date()), {k for r in keys for k in r}, received.date()
     )
