@@ -105,6 +105,7 @@ def record_gate(
                 "requesting_agency": manifest.requesting_agency,
                 "statute": manifest.statutory_authority,
                 "batch_date": manifest.submitted_on.isoformat(),
+                "received_at": received_at.isoformat(),  # the receipt time the rules applied
                 "subject_count": len(raw),
                 "signer_key_id": manifest.signer.key_id,
             },
@@ -196,6 +197,7 @@ def record_refusal(engine: Engine, verdict: BatchVerdict, now: datetime) -> bool
             "manifest_sha256": verdict.manifest_sha256,
             "claimed_batch_id": verdict.batch_id,
             "reason": reason,
+            "received_at": utc(verdict.received_at or now).isoformat(),
             "policy_sha256": verdict.policy_sha256,
         }
         event_key = f"refused:{verdict.manifest_sha256}"
