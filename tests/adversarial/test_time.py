@@ -31,6 +31,7 @@ from taxgate.gate.reasons import BatchReason
 from taxgate.gate.receipt import days_after, days_before, receipt_time
 from taxgate.gate.run import check_subjects, run_gate
 from taxgate.ledger import schema as t
+from taxgate.ledger.accounting import accounting_rows
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.normalize.records import normalise
@@ -273,3 +274,9 @@ def test_no_date_crashes_the_gate(policy, submitted, received, dob, order) -> No
 def test_a_receipt_clock_without_a_zone_is_refused() -> None:
     with pytest.raises(TaxgateError, match="time zone"):
         receipt_time(lambda: datetime(2025, 8, 1, 12))
+
+
+def test_an_accounting_period_may_end_on_the_last_day_of_the_calendar(database_url) -> None:
+    """`taxgate report accounting --to 9999-12-31` used to end in an OverflowError."""
+    accounting = accounting_rows(open_ledger(database_url), date(9999, 12, 30), date.max)
+    assert accounting.rows == [] and len(accounting.days) == 2
