@@ -34,7 +34,11 @@ from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import accounting_rows
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
+from taxgate.ledger.recall import plan_recall
 from taxgate.normalize.records import normalise
+from tests.ledger.seed import AT as SEED_AT
+from tests.ledger.seed import seed_batch
+from tests.ledger.seed import subject as seeded
 from tests.support import ATTESTATION, BATCH_DATE, RECEIVED_AT, valid_row
 
 SECRET = b"time-secret"
@@ -280,3 +284,14 @@ def test_an_accounting_period_may_end_on_the_last_day_of_the_calendar(database_u
     """`taxgate report accounting --to 9999-12-31` used to end in an OverflowError."""
     accounting = accounting_rows(open_ledger(database_url), date(9999, 12, 30), date.max)
     assert accounting.rows == [] and len(accounting.days) == 2
+
+
+def test_a_recall_replays_the_gate_as_of_receipt(database_url, policy) -> None:
+    """A batch that claimed a date 100 days after its receipt: the replay counts from receipt."""
+    engine = open_ledger(database_url)
+    order = (SEED_AT.date() - timedelta(days=60)).isoformat()
+    seed_batch(engine, "CLAIMED-LATER", [seeded(1, removal_order_date=order)],
+               batch_date=SEED_AT.date() + timedelta(days=100))  # fmt: skip
+    plan = plan_recall(engine, policy)
+    gate_reasons = {(i.batch_id, i.row): i.gate_reasons for i in plan.items}
+    assert gate_reasons == {("CLAIMED-LATER", 1): [ReasonCode.ORDER_TOO_RECENT]}
