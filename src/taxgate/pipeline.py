@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,13 +36,12 @@ from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import file_sha256
 from taxgate.formats.tables import read_table
 from taxgate.gate.history import ReceivedBatch
-from taxgate.gate.receipt import Clock, days_before, receipt_time
+from taxgate.gate.receipt import Clock, receipt_time
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
 from taxgate.ledger import recorder
-from taxgate.ledger.accounting import day_start
 from taxgate.ledger.batch_lock import batch_lock
-from taxgate.ledger.disclosed import claimed_taxpayers
+from taxgate.ledger.disclosed import claimed_taxpayers, refuse_redisclosure, window_start
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.log import make_checkpoint
 from taxgate.match.master import connect
@@ -125,17 +124,15 @@ def process_batch(
     arrived = receipt_time(clock)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
-    wait = _lock_wait(lock_wait_seconds)
-    with ExitStack() as held:
-        with _timed(seconds, "batch lock", announce):
-            held.enter_context(batch_lock(ledger, f"taxgate process {manifest_path}", wait))
+    if announce:
+        announce("waiting for the ledger's batch lock")
+    with batch_lock(ledger, f"taxgate process {manifest_path}", _lock_wait(lock_wait_seconds)):
         return _process(
             manifest_path, arrived, clock, seconds, home=home, keyring=keyring, policy=policy,
             ledger=ledger, secret=secret, key_path=key_path, out=out, backend=backend,
             keyring_source=keyring_source, chunk_subjects=chunk_subjects, announce=announce,
             progress=progress,
         )  # fmt: skip
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _lock_wait(seconds: float | None) -> float:
@@ -302,7 +299,7 @@ def _decide(
     within the re-request window (taxgate.decide.redisclosure) is turned NOT_CONFIRMED.
     """
     assert gate.subjects is not None and gate.verdicts is not None
-    since = _window_start(gate.batch.received_at, policy)
+    since = window_start(gate.batch.received_at, policy)
     done = recorder.stored_decisions(ledger, batch_id)
     with _timed(seconds, "normalize", announce):
         subjects = normalise(gate.subjects, "subjects").filter(gate.verdicts.column("proceed"))
@@ -332,48 +329,6 @@ def _decide(
     return pa.concat_tables(parts).sort_by("row")
 
 
-def _window_start(received_at: datetime | None, policy: Policy) -> datetime:
-    """Start (UTC midnight) of the re-request window ending on the batch's receipt day."""
-    received = received_at or receipt_time()
-    return day_start(days_before(received.date(), policy.subject.rerequest_window_days))
-
-
-def _refuse_redisclosure(
-    ledger: Engine, batch_id: str, responses: pa.Table, decisions: pa.Table, policy: Policy
-) -> None:
-    """Stop a release that would disclose a taxpayer claimed within the window by another row
-    (a REVIEW resolved CONFIRMED after that taxpayer went out in another batch or row)."""
-    stored = recorder.stored_batch(ledger, batch_id)
-    since = _window_start(stored.received_at if stored else None, policy)
-    tin_of = dict(zip(decisions.column("row").to_pylist(), decisions.column("tin").to_pylist(),
-                      strict=True))  # fmt: skip
-    confirmed = [
-        row
-        for row, outcome in enumerate(responses.column("outcome").to_pylist(), start=1)
-        if outcome == Decision.CONFIRMED.value and tin_of.get(row)
-    ]
-    claims = claimed_taxpayers(ledger, {tin_of[r] for r in confirmed}, since)
-    first: dict[str, int] = {}
-    clashes: list[tuple[int, str]] = []
-    for row in confirmed:
-        tin = tin_of[row]
-        others = {f"batch {b} row {r}" for b, r in claims.get(tin, ()) if (b, r) != (batch_id, row)}
-        if tin in first:
-            others.add(f"row {first[tin]} of this batch")
-        first.setdefault(tin, row)
-        if others:
-            clashes.append((row, sorted(others)[0]))
-    if clashes:
-        listed = "; ".join(f"row {row} (as {other})" for row, other in clashes[:5])
-        raise TaxgateError(
-            f"{len(clashes)} CONFIRMED subject(s) would disclose a taxpayer already disclosed or "
-            f"confirmed within the re-request window: {listed}",
-            "Resolve the REVIEW row(s) among them NOT_CONFIRMED with `taxgate review resolve` "
-            "(that taxpayer's address was already disclosed), then release again.",
-            row=clashes[0][0],
-        )
-
-
 def release(
     manifest_path: Path,
     verdicts: pa.Table,
@@ -398,7 +353,7 @@ def release(
     manifest = RequestManifest.load(manifest_path)
     reviews = {r.row: r.outcome.value for r in resolutions}
     responses = build_responses(verdicts, decisions, last_known_addresses(home), policy, reviews)
-    _refuse_redisclosure(ledger, manifest.batch_id, responses, decisions, policy)
+    refuse_redisclosure(ledger, manifest.batch_id, responses, decisions, policy)
     for stale in (out / MANIFEST_FILE, out / RESPONSES_FILE):
         stale.unlink(missing_ok=True)
     now = receipt_time(clock)

@@ -9,8 +9,7 @@ import pytest
 
 from taxgate.errors import TaxgateError
 from taxgate.ledger.database import open_ledger
-from taxgate.ledger.disclosed import claimed_taxpayers
-from taxgate.pipeline import _refuse_redisclosure
+from taxgate.ledger.disclosed import claimed_taxpayers, refuse_redisclosure
 from taxgate.policy import load_policy
 from tests.ledger.seed import AT, seed_batch, subject
 
@@ -53,10 +52,10 @@ def test_a_release_that_would_disclose_a_claimed_taxpayer_is_refused(ledger) -> 
     decisions = pa.table({"row": [1], "tin": [TIN], "outcome": ["REVIEW"]})
     responses = pa.table({"outcome": ["CONFIRMED"]})
     with pytest.raises(TaxgateError, match="batch OLD row 1") as raised:
-        _refuse_redisclosure(ledger, "NEW", responses, decisions, load_policy())
+        refuse_redisclosure(ledger, "NEW", responses, decisions, load_policy())
     assert "review resolve" in str(raised.value)
     # Resolved NOT_CONFIRMED instead, it goes out.
-    _refuse_redisclosure(ledger, "NEW", pa.table({"outcome": ["NOT_CONFIRMED"]}), decisions,
+    refuse_redisclosure(ledger, "NEW", pa.table({"outcome": ["NOT_CONFIRMED"]}), decisions,
                          load_policy())  # fmt: skip
 
 
@@ -67,4 +66,4 @@ def test_two_rows_of_one_release_may_not_share_a_taxpayer(ledger) -> None:
     decisions = pa.table({"row": [1, 2], "tin": [TIN, TIN], "outcome": ["REVIEW", "REVIEW"]})
     responses = pa.table({"outcome": ["CONFIRMED", "CONFIRMED"]})
     with pytest.raises(TaxgateError, match="row 1 of this batch"):
-        _refuse_redisclosure(ledger, "ONE", responses, decisions, load_policy())
+        refuse_redisclosure(ledger, "ONE", responses, decisions, load_policy())
