@@ -128,3 +128,24 @@ def test_an_in_memory_ledger_is_locked_within_the_process() -> None:
         pass
     with batch_lock(engine, "again", SHORT_WAIT_S):
         pass
+
+
+def test_one_sqlite_file_named_two_ways_has_one_lock(tmp_path) -> None:
+    """A symlink (or a relative path) to the ledger must not be a way around its lock."""
+    real = tmp_path / "real" / "ledger.sqlite3"
+    engine = open_ledger(f"sqlite:///{real}")
+    (tmp_path / "elsewhere").mkdir()
+    alias = tmp_path / "elsewhere" / "ledger.sqlite3"
+    alias.symlink_to(real)
+    holder = start_holder(f"sqlite:///{alias}", "through the alias")
+    try:
+        wait_for(holder, "held")
+        with (
+            pytest.raises(TaxgateError, match="through the alias"),
+            batch_lock(engine, "direct", SHORT_WAIT_S),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        engine.dispose()

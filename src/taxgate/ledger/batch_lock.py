@@ -83,7 +83,8 @@ def batch_lock(engine: Engine, purpose: str, wait_seconds: float) -> Iterator[No
             with _memory_lock(str(engine.url), engine, wait_seconds):
                 yield
         else:
-            with _file_lock(Path(database), engine, purpose, wait_seconds):
+            # One file however it is named (relative path, symlink): one lock file beside it.
+            with _file_lock(Path(database).resolve(), engine, purpose, wait_seconds):
                 yield
     else:
         raise TaxgateError(
