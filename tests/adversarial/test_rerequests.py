@@ -35,6 +35,7 @@ from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.pipeline import ProcessResult, process_batch
 from taxgate.policy import load_policy
+from tests.ledger.test_batch_lock import start_holder, wait_for
 
 pytestmark = pytest.mark.slow
 SECRET = b"rerequest-secret"
@@ -296,3 +297,31 @@ def test_a_resumed_batch_keeps_the_receipt_time_first_recorded(
     with engine.connect() as conn:
         assert conn.execute(select(t.batches.c.received_at)).scalar_one() == received
         assert conn.execute(select(t.refused_batches)).first() is None
+
+
+def test_a_run_that_cannot_get_the_lock_records_nothing_and_names_the_holder(
+    world_dir, trained_home, tmp_path, database_url
+) -> None:
+    """The gate's check comes after the lock: a run that gives up has read and written nothing."""
+    home = fresh_home(trained_home, tmp_path)
+    holder = start_holder(database_url, "taxgate process other-batch.json")
+    try:
+        wait_for(holder, "held")
+        ((code, out, err),) = run_at_once(
+            world_dir, home, database_url,
+            [(world_dir / "batch" / "manifest.json", tmp_path / "out")],
+            TAXGATE_BATCH_LOCK_WAIT_SECONDS="1",
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    text = " ".join((out + err).split())
+    assert code != 0 and "other-batch.json" in text and "busy" in text, text
+    assert "Traceback" not in text and "IntegrityError" not in text
+    engine = open_ledger(database_url)
+    try:
+        with engine.connect() as conn:
+            for table in (t.batches, t.refused_batches, t.gate_batches, t.log_events):
+                assert conn.execute(select(table)).first() is None, table.name
+    finally:
+        engine.dispose()

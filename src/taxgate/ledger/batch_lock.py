@@ -51,6 +51,14 @@ def _holder(purpose: str) -> dict[str, str | int]:
     }
 
 
+def _fit(text_: str, limit: int) -> str:
+    """`text_` within `limit` characters, keeping its start and its end (a path's file name)."""
+    if len(text_) <= limit:
+        return text_
+    head = limit // 3
+    return f"{text_[:head]}...{text_[-(limit - head - 3) :]}"
+
+
 def _describe(holder: dict | None) -> str:
     if not holder:
         return "another taxgate run (it left no description)"
@@ -144,7 +152,7 @@ def _postgres_lock(engine: Engine, purpose: str, wait_seconds: float) -> Iterato
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         holder = _holder(purpose)
-        name = f"taxgate: {purpose} (pid {holder['pid']})"[:PG_APPLICATION_NAME_CHARS]
+        name = _fit(f"taxgate pid {holder['pid']}: {purpose}", PG_APPLICATION_NAME_CHARS)
         conn.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name})
         deadline = time.monotonic() + wait_seconds
         while not conn.execute(
