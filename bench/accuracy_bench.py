@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from baselines import baseline_a, baseline_b
 from taxgate.formats.tables import read_table
+from taxgate.gate.receipt import receipt_time
 from taxgate.match.master import master_path
 from taxgate.policy import load_policy
 from taxgate.world.evaluate import OutcomeScore, score_outcomes
@@ -75,15 +76,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-bench"))
     args = parser.parse_args()
 
+    # `taxgate process` counts every date rule from its own receipt clock: the batch is dated
+    # the day it is processed, so the world's ground truth (orders 89 or 90 days old) holds.
+    today = receipt_time().date().isoformat()
     tag = f"{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}"
-    world, home = args.work / f"world-{tag}", args.work / f"home-{tag}"
+    # The filings do not depend on the batch date, so the home's master index is kept.
+    world, home = args.work / f"world-{tag}-{today}", args.work / f"home-{tag}"
     answer = args.work / f"answer-{tag}"
     timings: dict[str, tuple[float, float]] = {}
     if not (world / "truth.csv").exists():
         timings["world"] = run(["world", "--people", str(args.people), "--subjects",
                                 str(args.subjects), "--present-fraction",
                                 str(args.present_fraction), "--seed", str(args.seed),
-                                "--out", str(world)])  # fmt: skip
+                                "--batch-date", today, "--out", str(world)])  # fmt: skip
     if not master_path(home).exists():
         timings["master load"] = run(["master", "load", str(world / "filings.parquet"),
                                       "--home", str(home)])  # fmt: skip

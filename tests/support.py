@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,8 @@ from taxgate.formats.tables import records_to_table, write_table
 from taxgate.policy import Policy, load_policy
 
 BATCH_DATE = date(2025, 8, 1)
+# The gateway's receipt time for a batch dated BATCH_DATE: tests pass it as the clock.
+RECEIVED_AT = datetime(2025, 8, 1, 15, 30, tzinfo=UTC)
 ATTESTATION = (
     "The information will be used only by officers personally and directly engaged in the "
     "investigation, solely for their use in that proceeding."

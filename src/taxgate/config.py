@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         default="6GB",
         description="Memory DuckDB may use for the master index before spilling to disk.",
     )
+    batch_lock_wait_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long a batch command waits for another run on the same ledger to "
+        "finish (taxgate.ledger.batch_lock) before giving up with a message naming it.",
+    )
     crash_at: str | None = Field(
         default=None,
         description="Tests only: SIGKILL this process at the named crash point "

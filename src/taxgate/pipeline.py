@@ -13,16 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
+from taxgate.config import get_settings
 from taxgate.crashpoints import crash_point
 from taxgate.decide.outcomes import Decision
+from taxgate.decide.redisclosure import matched_taxpayers, withhold_redisclosures
 from taxgate.decide.reviews import Resolution, load_resolutions, pending_reviews
 from taxgate.decide.rules import decide
 from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
@@ -32,10 +35,13 @@ from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.history import ReceivedBatch
+from taxgate.gate.receipt import Clock, receipt_time
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import BatchVerdict, GateResult
 from taxgate.home import private_out
 from taxgate.ledger import recorder
+from taxgate.ledger.batch_lock import batch_lock
+from taxgate.ledger.disclosed import claimed_taxpayers, refuse_redisclosure, window_start
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.log import make_checkpoint
 from taxgate.match.master import connect
@@ -88,10 +94,6 @@ def last_known_addresses(home: Path) -> pa.Table:
         con.close()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def process_batch(
     manifest_path: Path,
     *,
@@ -107,30 +109,73 @@ def process_batch(
     chunk_subjects: int,
     announce: Stage | None = None,
     progress: Callable[[int, int], None] | None = None,
+    clock: Clock | None = None,
+    lock_wait_seconds: float | None = None,
 ) -> ProcessResult:
-    """Run one batch, or resume it; the response is written only when no decision awaits review."""
+    """Run one batch, or resume it; the response is written only when no decision awaits review.
+
+    The receipt time is read from `clock` (the system clock, UTC, when None) as the batch
+    arrives, before waiting for the ledger's batch lock; a batch the ledger already holds keeps
+    the receipt time first recorded. The lock (taxgate.ledger.batch_lock) is held from the
+    gate's memory check through release, so a concurrent run on the same ledger waits (at most
+    `lock_wait_seconds`, default TAXGATE_BATCH_LOCK_WAIT_SECONDS) and then sees this one's
+    results: the same manifest is then returned or resumed, never recorded twice.
+    """
+    arrived = receipt_time(clock)
     private_out(out)  # verdicts, decisions, disclosed addresses: the user's alone (taxgate.home)
     seconds: dict[str, float] = {}
-    examining = _examining(manifest_path)
+    if announce:
+        announce("waiting for the ledger's batch lock")
+    with batch_lock(ledger, f"taxgate process {manifest_path}", _lock_wait(lock_wait_seconds)):
+        return _process(
+            manifest_path, arrived, clock, seconds, home=home, keyring=keyring, policy=policy,
+            ledger=ledger, secret=secret, key_path=key_path, out=out, backend=backend,
+            keyring_source=keyring_source, chunk_subjects=chunk_subjects, announce=announce,
+            progress=progress,
+        )  # fmt: skip
+
+
+def _lock_wait(seconds: float | None) -> float:
+    return get_settings().batch_lock_wait_seconds if seconds is None else seconds
+
+
+def _process(
+    manifest_path: Path,
+    arrived: datetime,
+    clock: Clock | None,
+    seconds: dict[str, float],
+    *,
+    home: Path,
+    keyring: dict[str, PublicKeyRecord],
+    policy: Policy,
+    ledger: Engine,
+    secret: bytes,
+    key_path: Path,
+    out: Path,
+    backend: Backend,
+    keyring_source: str,
+    chunk_subjects: int,
+    announce: Stage | None,
+    progress: Callable[[int, int], None] | None,
+) -> ProcessResult:
+    """process_batch, under the batch lock."""
+    examining = _examining(manifest_path, arrived)
     stored = _stored(examining, ledger)
     if stored is None:
         with _timed(seconds, "gate", announce):
             history = SqlGateHistory(ledger, examining=examining)
             gate = run_gate(
                 manifest_path, keyring, policy, history, secret,
-                keyring_source=keyring_source, remember=False,
+                keyring_source=keyring_source, remember=False, received_at=arrived,
             )  # fmt: skip
         if gate.verdicts is None or gate.subjects is None:
-            recorder.record_refusal(ledger, gate.batch, _now())
+            recorder.record_refusal(ledger, gate.batch, receipt_time(clock))
             result = ProcessResult(gate, seconds=seconds)
             result.checkpoint = checkpoint(ledger, key_path, out)
             return result
         manifest = RequestManifest.load(manifest_path)
         with _timed(seconds, "record gate", announce):
-            recorder.record_gate(
-                ledger, manifest, gate.batch.manifest_sha256, gate.subjects, gate.verdicts,
-                set(gate.asked), secret, _now(),
-            )  # fmt: skip
+            _record_gate(ledger, manifest, gate, secret, receipt_time(clock), arrived)
         pq.write_table(gate.verdicts, out / VERDICTS_FILE)
         crash_point("gate-recorded")
         result = ProcessResult(gate, seconds=seconds)
@@ -143,7 +188,7 @@ def process_batch(
     assert gate.subjects is not None and gate.verdicts is not None
     batch_id = gate.batch.batch_id or ""
     decisions = _decide(gate, batch_id, home, policy, ledger, secret, backend, chunk_subjects,
-                        seconds, announce, progress)  # fmt: skip
+                        seconds, announce, progress, clock)  # fmt: skip
     pq.write_table(decisions, out / DECISIONS_FILE)
     result.decisions = decisions
     review = decisions.filter(pc.equal(decisions.column("outcome"), Decision.REVIEW.value))
@@ -156,7 +201,7 @@ def process_batch(
         with _timed(seconds, "disclose", announce):
             result.responses, result.response_manifest = release(
                 manifest_path, gate.verdicts, decisions, [], home=home, policy=policy,
-                key_path=key_path, out=out, ledger=ledger, secret=secret,
+                key_path=key_path, out=out, ledger=ledger, secret=secret, clock=clock,
             )  # fmt: skip
     with _timed(seconds, "checkpoint", announce):
         result.checkpoint = checkpoint(ledger, key_path, out)
@@ -164,14 +209,37 @@ def process_batch(
     return result
 
 
-def _examining(manifest_path: Path) -> ReceivedBatch | None:
+def _record_gate(
+    ledger: Engine,
+    manifest: RequestManifest,
+    gate: GateResult,
+    secret: bytes,
+    now: datetime,
+    arrived: datetime,
+) -> None:
+    """The gate's record; a batch recorded meanwhile by a run outside the lock is told, not
+    raised as a database error."""
+    assert gate.subjects is not None and gate.verdicts is not None
+    try:
+        recorder.record_gate(
+            ledger, manifest, gate.batch.manifest_sha256, gate.subjects, gate.verdicts,
+            set(gate.asked), secret, now, received_at=arrived,
+        )  # fmt: skip
+    except IntegrityError as exc:
+        raise TaxgateError(
+            f"batch {manifest.batch_id} was recorded by another run at the same time",
+            "Run the command again: it then returns or resumes the batch as the ledger holds it.",
+        ) from exc
+
+
+def _examining(manifest_path: Path, arrived: datetime) -> ReceivedBatch | None:
     """This manifest as the gate's memory would hold it, so the gate does not take a record
     `taxgate gate` left of it for an earlier batch."""
     try:
         manifest = RequestManifest.load(manifest_path)
     except TaxgateError:
         return None  # the gate reports an unreadable manifest
-    return ReceivedBatch(manifest.batch_id, file_sha256(manifest_path), _now().date())
+    return ReceivedBatch(manifest.batch_id, file_sha256(manifest_path), arrived.date())
 
 
 def _stored(examining: ReceivedBatch | None, ledger: Engine) -> recorder.StoredBatch | None:
@@ -198,7 +266,7 @@ def _resumed(
     )
     batch = BatchVerdict(
         stored.batch_id, stored.manifest_sha256, True, policy.version, policy.sha256,
-        message=message, resubmission=True,
+        message=message, resubmission=True, received_at=stored.received_at,
     )  # fmt: skip
     if released:
         path = out / MANIFEST_FILE
@@ -224,9 +292,15 @@ def _decide(
     seconds: dict[str, float],
     announce: Stage | None,
     progress: Callable[[int, int], None] | None,
+    clock: Clock | None,
 ) -> pa.Table:
-    """Match and decide the subjects not yet decided in the ledger, recording chunk by chunk."""
+    """Match and decide the subjects not yet decided in the ledger, recording chunk by chunk.
+
+    Before a chunk is recorded, a decision whose taxpayer was already disclosed or confirmed
+    within the re-request window (taxgate.decide.redisclosure) is turned NOT_CONFIRMED.
+    """
     assert gate.subjects is not None and gate.verdicts is not None
+    since = window_start(gate.batch.received_at, policy)
     done = recorder.stored_decisions(ledger, batch_id)
     with _timed(seconds, "normalize", announce):
         subjects = normalise(gate.subjects, "subjects").filter(gate.verdicts.column("proceed"))
@@ -241,7 +315,9 @@ def _decide(
             pairs = candidates(chunk, home, backend)
         with _timed(seconds, "decide chunk", announce):
             part = decide(pairs, chunk, policy, model)
-            recorder.record_decisions(ledger, batch_id, part, secret, _now())
+            claimed = claimed_taxpayers(ledger, matched_taxpayers(part), since)
+            part = withhold_redisclosures(part, claimed)
+            recorder.record_decisions(ledger, batch_id, part, secret, receipt_time(clock))
             parts.append(part)
         crash_point("decisions-chunk-recorded")
         seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
@@ -266,18 +342,25 @@ def release(
     out: Path,
     ledger: Engine,
     secret: bytes,
+    clock: Clock | None = None,
 ) -> tuple[pa.Table, Path]:
     """Sign the response, then record it as released: reviews, disclosures and their events.
 
-    A response file left by a run that crashed before recording it was never released; it is
-    written again (the same content: signing is deterministic for the same day).
+    The caller holds the batch lock. A response file left by a run that crashed before
+    recording it was never released; it is written again (the same content: signing is
+    deterministic for the same day). A response that would disclose a taxpayer already
+    disclosed within the re-request window is refused before anything is written.
     """
     manifest = RequestManifest.load(manifest_path)
-    for stale in (out / MANIFEST_FILE, out / RESPONSES_FILE):
-        stale.unlink(missing_ok=True)
     reviews = {r.row: r.outcome.value for r in resolutions}
     responses = build_responses(verdicts, decisions, last_known_addresses(home), policy, reviews)
-    path = write_response(responses, manifest, manifest_path, out, key_path)
+    refuse_redisclosure(ledger, manifest.batch_id, responses, decisions, policy)
+    for stale in (out / MANIFEST_FILE, out / RESPONSES_FILE):
+        stale.unlink(missing_ok=True)
+    now = receipt_time(clock)
+    path = write_response(
+        responses, manifest, manifest_path, out, key_path, responded_on=now.date()
+    )
     crash_point("response-written")
     recorder.record_release(
         ledger, manifest.batch_id, responses, decisions,
@@ -288,7 +371,7 @@ def release(
             recipient_agency=manifest.requesting_agency, statute=manifest.statutory_authority,
             fields=tuple(policy.disclosure.fields),
         ),
-        secret, _now(),
+        secret, now,
     )  # fmt: skip
     crash_point("release-recorded")
     return responses, path
@@ -310,8 +393,32 @@ def release_reviewed(
     out: Path,
     ledger: Engine,
     secret: bytes,
+    clock: Clock | None = None,
+    lock_wait_seconds: float | None = None,
 ) -> tuple[pa.Table, Path]:
-    """Release a batch that waited for review, once officers have resolved every REVIEW."""
+    """Release a batch that waited for review, once officers have resolved every REVIEW.
+
+    Under the ledger's batch lock, as `process_batch`, so no other batch discloses meanwhile.
+    """
+    wait = _lock_wait(lock_wait_seconds)
+    with batch_lock(ledger, f"taxgate review release {manifest_path}", wait):
+        return _release_reviewed(
+            manifest_path, home=home, policy=policy, key_path=key_path, out=out, ledger=ledger,
+            secret=secret, clock=clock,
+        )  # fmt: skip
+
+
+def _release_reviewed(
+    manifest_path: Path,
+    *,
+    home: Path,
+    policy: Policy,
+    key_path: Path,
+    out: Path,
+    ledger: Engine,
+    secret: bytes,
+    clock: Clock | None,
+) -> tuple[pa.Table, Path]:
     for name in (VERDICTS_FILE, DECISIONS_FILE):
         if not (out / name).is_file():
             raise TaxgateError(
@@ -342,6 +449,7 @@ def release_reviewed(
     released = release(
         manifest_path, pq.read_table(out / VERDICTS_FILE), decisions, list(resolutions.values()),
         home=home, policy=policy, key_path=key_path, out=out, ledger=ledger, secret=secret,
+        clock=clock,
     )  # fmt: skip
     checkpoint(ledger, key_path, out)
     return released

@@ -2,16 +2,28 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from taxgate.formats.keys import write_key_pair
+from taxgate.gate.receipt import receipt_time
+from taxgate.ledger.database import open_ledger
+from taxgate.ledger.schema import gate_people
 from tests.support import valid_row
+
+# `taxgate gate` reads the gateway's own clock: a batch it should accept is dated today (UTC).
+TODAY = receipt_time().date()
 
 
 def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {"TAXGATE_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    if "PYTHONPATH" in os.environ:  # the tree under test, when it is not the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "taxgate", *args], capture_output=True, text=True, env=env
     )
@@ -23,7 +35,7 @@ def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_k
         valid_row(subject_id="S-2", street="Failed to Provide"),
         valid_row(subject_id="S-3", zip="7870", street=None, city=None),
     ]
-    manifest = make_batch(rows)
+    manifest = make_batch(rows, submitted_on=TODAY)
     keyring = tmp_path / "keyring"
     write_key_pair(*signer_key, keyring)
     result = _run(
@@ -53,7 +65,7 @@ def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_k
 
 
 def test_gate_refuses_unknown_signer_in_one_clear_line(tmp_path, make_batch) -> None:
-    manifest = make_batch([valid_row()])
+    manifest = make_batch([valid_row()], submitted_on=TODAY)
     (tmp_path / "empty").mkdir()
     result = _run(
         "gate",
@@ -71,7 +83,7 @@ def test_gate_refuses_unknown_signer_in_one_clear_line(tmp_path, make_batch) -> 
 def test_missing_policy_file_is_one_line_error(tmp_path, make_batch) -> None:
     result = _run(
         "gate",
-        str(make_batch([valid_row()])),
+        str(make_batch([valid_row()], submitted_on=TODAY)),
         "--policy",
         str(tmp_path / "nope.toml"),
         home=tmp_path / "home",
@@ -82,9 +94,36 @@ def test_missing_policy_file_is_one_line_error(tmp_path, make_batch) -> None:
 
 
 def test_debug_shows_the_traceback(tmp_path, make_batch) -> None:
-    manifest = str(make_batch([valid_row()]))
+    manifest = str(make_batch([valid_row()], submitted_on=TODAY))
     result = _run(
         "--debug", "gate", manifest, "--policy", str(tmp_path / "nope.toml"), home=tmp_path / "h"
     )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "TaxgateError" in result.stderr
+
+
+def test_gate_memory_is_dated_by_the_gateway_clock(tmp_path, make_batch, signer_key) -> None:
+    """`taxgate gate` remembers people under the day it received them, not the manifest's."""
+    dated = TODAY - timedelta(days=3)
+    manifest = make_batch([valid_row()], submitted_on=dated)
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    home = tmp_path / "home"
+    result = _run("gate", str(manifest), "--keyring", str(keyring), "--out", str(tmp_path / "v"),
+                  home=home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    engine = open_ledger(f"sqlite:///{home / 'ledger.sqlite3'}")
+    with engine.connect() as conn:
+        asked = conn.execute(select(gate_people.c.asked_on)).scalars().all()
+    assert len(asked) == 1 and asked[0] >= TODAY
+    received = json.loads((tmp_path / "v" / "batch-verdict.json").read_text())["received_at"]
+    assert datetime.fromisoformat(received).date() == asked[0]
+    assert not list(home.glob("*.batch-lock.json")), "the lock's holder note is left behind"
+
+
+def test_gate_refuses_a_batch_dated_ahead_of_its_receipt(tmp_path, make_batch, signer_key):
+    manifest = make_batch([valid_row()], submitted_on=TODAY + timedelta(days=100))
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    result = _run("gate", str(manifest), "--keyring", str(keyring), home=tmp_path / "home")
+    assert result.returncode == 1 and "BATCH_DATE_AFTER_RECEIPT" in result.stdout

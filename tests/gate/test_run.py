@@ -12,13 +12,15 @@ from taxgate.gate.run import run_gate
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from tests.conftest import BACKENDS, url_for
-from tests.support import BATCH_DATE, valid_row
+from tests.support import BATCH_DATE, RECEIVED_AT, valid_row
 
 SECRET = b"test-secret"
 
 
-def gate(path, keyring, policy, history=None):
-    return run_gate(path, keyring, policy, history or MemoryHistory(), SECRET)
+def gate(path, keyring, policy, history=None, received_at=RECEIVED_AT):
+    return run_gate(
+        path, keyring, policy, history or MemoryHistory(), SECRET, received_at=received_at
+    )
 
 
 def test_valid_batch_proceeds_with_verdicts(make_batch, keyring, policy) -> None:

@@ -20,9 +20,9 @@ from tests.support import BATCH_DATE, valid_row
 R = ReasonCode
 
 
-def codes(policy, submitted_on: date = BATCH_DATE, **changes) -> set[str]:
+def codes(policy, received_on: date = BATCH_DATE, **changes) -> set[str]:
     """The codes one request earns: the batch rules applied to a batch of one row."""
-    verdicts, _ = check_subjects(_table([valid_row(**changes)]), policy, submitted_on)
+    verdicts, _ = check_subjects(_table([valid_row(**changes)]), policy, received_on)
     return set(split_codes(verdicts.column("reason_codes")[0].as_py()))
 
 
@@ -48,8 +48,8 @@ def test_ninety_days_across_a_leap_day(policy) -> None:
 
 
 @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
-def test_rule_uses_the_batch_calendar_date_not_the_clock(policy, zone: str) -> None:
-    """The 90 days count from the manifest's submitted_on as written, whatever the local zone."""
+def test_rule_uses_the_receipt_calendar_date_not_the_local_clock(policy, zone: str) -> None:
+    """The 90 days count from the UTC receipt day as given, whatever the local zone."""
     old = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()

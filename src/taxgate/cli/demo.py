@@ -20,6 +20,7 @@ from taxgate.config import get_settings
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.signing import verify_manifest_file
 from taxgate.formats.tables import read_table
+from taxgate.gate.receipt import receipt_time
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.secret import load_or_create_secret
@@ -64,9 +65,11 @@ def _run(
     people: int, subjects: int, present_fraction: float, seed: int, home: Path, *, keep: bool
 ) -> None:
     console.rule("[bold]1. The synthetic world")
+    # The batch is dated the day the gateway receives it (its UTC clock), as a real one is.
     config = WorldConfig(
-        people=people, subjects=subjects, present_fraction=present_fraction, seed=seed
-    )
+        people=people, subjects=subjects, present_fraction=present_fraction, seed=seed,
+        batch_date=receipt_time().date(),
+    )  # fmt: skip
     with progress_bar() as bar:
         task = bar.add_task("people", total=people)
         summary = build_world(

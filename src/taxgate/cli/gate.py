@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from taxgate.formats.codes import split_codes
 from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import GateHistory, MemoryHistory
+from taxgate.gate.receipt import receipt_time
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
 from taxgate.home import private_out
+from taxgate.ledger.batch_lock import batch_lock
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.secret import load_or_create_secret
@@ -54,24 +57,33 @@ def gate(
     Example: taxgate gate world/batch/manifest.json --keyring world/keys --out verdicts/
     """
     settings = get_settings()
+    received_at = receipt_time()  # the gateway's clock as the batch arrives, before any wait
     home = home or settings.home
     rules = load_policy(policy)
     keyring_dir = keyring or home / "keyring"
-    history: GateHistory = (
-        MemoryHistory() if dry_run else SqlGateHistory(open_ledger(settings.ledger_url(home)))
-    )
-    with progress_bar() as bar:
-        task = bar.add_task("gate", total=None)
-        result = run_gate(
-            manifest,
-            load_keyring(keyring_dir),
-            rules,
-            history,
-            load_or_create_secret(home),
-            keyring_source=str(keyring_dir),
-            remember=not dry_run,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    history: GateHistory
+    with ExitStack() as held:
+        if dry_run:
+            history = MemoryHistory()
+        else:
+            # Writing the gate's memory: under the batch lock, like `taxgate process`.
+            ledger = open_ledger(settings.ledger_url(home))
+            wait = settings.batch_lock_wait_seconds
+            held.enter_context(batch_lock(ledger, f"taxgate gate {manifest}", wait))
+            history = SqlGateHistory(ledger)
+        with progress_bar() as bar:
+            task = bar.add_task("gate", total=None)
+            result = run_gate(
+                manifest,
+                load_keyring(keyring_dir),
+                rules,
+                history,
+                load_or_create_secret(home),
+                keyring_source=str(keyring_dir),
+                remember=not dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                received_at=received_at,
+            )
     if out is not None:
         with place(out):
             write_verdicts(result, out, fmt)
@@ -93,6 +105,7 @@ def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:
         "problems": [{"reason": r, "message": m} for r, m in batch.problems],
         "policy_version": batch.policy_version,
         "policy_sha256": batch.policy_sha256,
+        "received_at": batch.received_at.isoformat() if batch.received_at else None,
     }
     (out / "batch-verdict.json").write_text(json.dumps(summary, indent=2) + "\n")
     if result.verdicts is not None:

@@ -65,6 +65,7 @@ def process(
             chunk_subjects=settings.match_chunk_subjects,
             announce=lambda stage: status.update(f"{stage}..."),
             progress=lambda done, total: status.update(f"matched {done:,} of {total:,}"),
+            lock_wait_seconds=settings.batch_lock_wait_seconds,
         )
     print_summary(result.gate)
     if result.decisions is None:

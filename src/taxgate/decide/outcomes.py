@@ -29,6 +29,9 @@ class DecisionReason(StrEnum):
     NAME_NOT_CORROBORATED = "NAME_NOT_CORROBORATED"
     AMBIGUOUS_RUNNER_UP = "AMBIGUOUS_RUNNER_UP"
     RELATIVE_NOT_DISTINGUISHED = "RELATIVE_NOT_DISTINGUISHED"
+    # The matched taxpayer was already disclosed (or confirmed for disclosure) to another
+    # request within the re-request window: however the request spelled the person.
+    ALREADY_DISCLOSED = "ALREADY_DISCLOSED"
 
 
 DECISION_SCHEMA = pa.schema(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from taxgate.formats.keys import PublicKeyRecord
 from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import verify_manifest
 from taxgate.gate.reasons import BatchReason
+from taxgate.gate.receipt import days_after, days_before
 from taxgate.normalize.text import fold
 from taxgate.policy.model import Policy
 
@@ -20,8 +22,12 @@ def batch_problems(
     keyring: dict[str, PublicKeyRecord],
     policy: Policy,
     keyring_source: str,
+    received_on: date,
 ) -> list[tuple[BatchReason, str]]:
-    """Every batch-level problem, most fundamental first; empty when the batch may proceed."""
+    """Every batch-level problem, most fundamental first; empty when the batch may proceed.
+
+    `received_on` is the gateway's UTC receipt day, against which the manifest's date is checked.
+    """
     found: list[tuple[BatchReason, str]] = [
         (BatchReason(p.code), p.message)
         for p in verify_manifest(manifest, manifest_path, keyring, keyring_source=keyring_source)
@@ -64,7 +70,48 @@ def batch_problems(
                 "investigations.",
             )
         )
+    found += batch_date_problems(manifest.submitted_on, policy, received_on)
     return sorted(found, key=lambda item: _ORDER.index(item[0]))
+
+
+def batch_date_problems(
+    submitted_on: date, policy: Policy, received_on: date
+) -> list[tuple[BatchReason, str]]:
+    """The requester's date against the receipt day: not later than the skew allows, not older
+    than the policy's age, never before the agreement took effect. Safe at any date."""
+    rules = policy.batch
+    latest = days_after(received_on, rules.max_clock_skew_days)
+    oldest = days_before(received_on, rules.max_manifest_age_days)
+    if submitted_on > latest:
+        return [
+            (
+                BatchReason.BATCH_DATE_AFTER_RECEIPT,
+                f"The manifest is dated {submitted_on.isoformat()}, but the gateway received it "
+                f"on {received_on.isoformat()} (UTC); the agreement allows a date at most "
+                f"{rules.max_clock_skew_days} day(s) later for time zones. Date a batch on the "
+                "day it is sent and sign it again.",
+            )
+        ]
+    if submitted_on < policy.effective_from:
+        return [
+            (
+                BatchReason.BATCH_DATE_TOO_OLD,
+                f"The manifest is dated {submitted_on.isoformat()}, before the agreement "
+                f"(policy {policy.version}) took effect on {policy.effective_from.isoformat()}. "
+                "Re-sign the batch with a current date and attestation.",
+            )
+        ]
+    if submitted_on < oldest:
+        return [
+            (
+                BatchReason.BATCH_DATE_TOO_OLD,
+                f"The manifest is dated {submitted_on.isoformat()}, more than "
+                f"{rules.max_manifest_age_days} days before the gateway received it on "
+                f"{received_on.isoformat()} (UTC). Re-sign the batch with a current date and "
+                "attestation.",
+            )
+        ]
+    return []
 
 
 def _authorised(record: PublicKeyRecord, policy: Policy) -> bool:

@@ -22,17 +22,21 @@ from taxgate.normalize.text import fold_array
 
 @dataclass(frozen=True)
 class ReceivedBatch:
+    """A batch the gate has seen; `received_on` is the gateway's UTC receipt day."""
+
     batch_id: str
     manifest_sha256: str
     received_on: date
 
 
 class GateHistory(Protocol):
+    """Dates here are receipt days by the gateway's clock (`asked_on`), never `submitted_on`."""
+
     def received(self, batch_id: str) -> ReceivedBatch | None: ...
 
     def asked_since(self, person_keys: set[str], since: date) -> set[str]: ...
 
-    def remember(self, batch: ReceivedBatch, person_keys: set[str], submitted_on: date) -> None: ...
+    def remember(self, batch: ReceivedBatch, person_keys: set[str], asked_on: date) -> None: ...
 
 
 @dataclass
@@ -48,10 +52,10 @@ class MemoryHistory:
     def asked_since(self, person_keys: set[str], since: date) -> set[str]:
         return {k for k in person_keys if k in self.people and self.people[k] >= since}
 
-    def remember(self, batch: ReceivedBatch, person_keys: set[str], submitted_on: date) -> None:
+    def remember(self, batch: ReceivedBatch, person_keys: set[str], asked_on: date) -> None:
         self.batches[batch.batch_id] = batch
         for key in person_keys:
-            self.people[key] = max(self.people.get(key, submitted_on), submitted_on)
+            self.people[key] = max(self.people.get(key, asked_on), asked_on)
 
 
 def person_keys(subjects: pa.Table, secret: bytes) -> list[list[str]]:

@@ -27,6 +27,8 @@ class BatchReason(StrEnum):
     STATUTE_NOT_ACCEPTED = "STATUTE_NOT_ACCEPTED"
     ATTESTATION_INCOMPLETE = "ATTESTATION_INCOMPLETE"
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    BATCH_DATE_AFTER_RECEIPT = "BATCH_DATE_AFTER_RECEIPT"
+    BATCH_DATE_TOO_OLD = "BATCH_DATE_TOO_OLD"
     BATCH_ID_REUSED = "BATCH_ID_REUSED"
 
 
@@ -65,11 +67,11 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
     ReasonCode.ORDER_DATE_MISSING: "The date of the final order of removal is missing.",
     ReasonCode.ORDER_DATE_INVALID: (
         "The date of the final order of removal is not a valid past date (YYYY-MM-DD, on or "
-        "before the batch date); correct it."
+        "before the day the batch was received); correct it."
     ),
     ReasonCode.ORDER_TOO_RECENT: (
         "The final order of removal was issued fewer than the required days before the batch "
-        "date; resubmit once the period has passed."
+        "was received; resubmit once the period has passed."
     ),
     ReasonCode.ORDER_CASE_MISSING: "The case number of the final order of removal is missing.",
     ReasonCode.INVESTIGATION_MISSING: (
@@ -115,6 +117,14 @@ BATCH_SENTENCES: dict[BatchReason, str] = {
         "The attestation lacks the agreement's required wording on who may use the information."
     ),
     BatchReason.BATCH_TOO_LARGE: "The batch has more subjects than the agreement allows.",
+    BatchReason.BATCH_DATE_AFTER_RECEIPT: (
+        "The manifest is dated later than the day it was received, beyond the time-zone skew the "
+        "agreement allows; date a batch on the day it is sent."
+    ),
+    BatchReason.BATCH_DATE_TOO_OLD: (
+        "The manifest is dated too long before it was received, or before the agreement took "
+        "effect; re-sign the batch with a current date and attestation."
+    ),
     BatchReason.BATCH_ID_REUSED: (
         "A different manifest was already received under this batch_id; use a new batch_id."
     ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.batch_rules import batch_problems
 from taxgate.gate.history import GateHistory, ReceivedBatch, person_keys
 from taxgate.gate.reasons import SUBJECT_SENTENCES, BatchReason
+from taxgate.gate.receipt import days_before, receipt_time
 from taxgate.gate.subject_rules import SubjectRules
 from taxgate.gate.verdicts import VERDICT_SCHEMA, BatchVerdict, GateResult
 from taxgate.policy.model import Policy
@@ -35,15 +36,19 @@ CHUNK_ROWS = 100_000
 def check_subjects(
     subjects: pa.Table,
     policy: Policy,
-    submitted_on: date,
+    received_on: date,
     *,
     history: GateHistory | None = None,
     secret: bytes = b"",
     progress: Progress | None = None,
 ) -> tuple[pa.Table, list[list[str]]]:
-    """A verdict row per subject row, and each row's person keys (for remembering later)."""
+    """A verdict row per subject row, and each row's person keys (for remembering later).
+
+    `received_on` is the gateway's UTC receipt day of the batch: every date rule counts from
+    it, never from the requester's `submitted_on`.
+    """
     n = subjects.num_rows
-    rules = SubjectRules(policy, submitted_on)
+    rules = SubjectRules(policy, received_on)
     per_row: dict[int, list[tuple[ReasonCode, str]]] = {}
     keys: list[list[str]] = []
     for start in range(0, max(n, 1), CHUNK_ROWS):
@@ -60,7 +65,7 @@ def check_subjects(
         if sid and counts[sid] > 1:
             per_row.setdefault(i, []).append((ReasonCode.DUPLICATE_SUBJECT, "subject_id"))
     if history is not None and secret:
-        since = submitted_on - timedelta(days=policy.subject.rerequest_window_days)
+        since = days_before(received_on, policy.subject.rerequest_window_days)
         seen = history.asked_since({k for row in keys for k in row}, since)
         for i, row_keys in enumerate(keys):
             if seen.intersection(row_keys):
@@ -110,10 +115,17 @@ def run_gate(
     keyring_source: str = "the keyring",
     remember: bool = True,
     progress: Progress | None = None,
+    received_at: datetime | None = None,
 ) -> GateResult:
-    """Examine one batch. A refused or re-submitted batch has no subject verdicts."""
+    """Examine one batch. A refused or re-submitted batch has no subject verdicts.
+
+    `received_at` is when the gateway received the batch (aware; the system clock in UTC when
+    None): the manifest's date is checked against it and every date rule counts from its day.
+    """
     manifest_path = Path(manifest_path)
-    ident = {"policy_version": policy.version, "policy_sha256": policy.sha256}
+    at = receipt_time(None if received_at is None else lambda: received_at)
+    received_on = at.date()
+    ident = {"policy_version": policy.version, "policy_sha256": policy.sha256, "received_at": at}
     try:
         manifest = RequestManifest.load(manifest_path)
         digest = file_sha256(manifest_path)
@@ -143,7 +155,9 @@ def run_gate(
         )
         problems = [(BatchReason.BATCH_ID_REUSED, message)]
     else:
-        problems = batch_problems(manifest, manifest_path, keyring, policy, keyring_source)
+        problems = batch_problems(
+            manifest, manifest_path, keyring, policy, keyring_source, received_on
+        )
     if problems:
         reason, message = problems[0]
         return GateResult(
@@ -162,7 +176,7 @@ def run_gate(
     verdicts, keys = check_subjects(
         subjects,
         policy,
-        manifest.submitted_on,
+        received_on,
         history=history,
         secret=secret,
         progress=progress,
@@ -171,9 +185,7 @@ def run_gate(
     asked = frozenset(k for row, ok in zip(keys, proceeding, strict=True) if ok for k in row)
     if remember:
         history.remember(
-            ReceivedBatch(manifest.batch_id, digest, date.today()),
-            set(asked),
-            manifest.submitted_on,
+            ReceivedBatch(manifest.batch_id, digest, received_on), set(asked), received_on
         )
     batch = BatchVerdict(manifest.batch_id, digest, True, **ident)
     return GateResult(batch, subjects, verdicts, asked)

@@ -73,12 +73,16 @@ def strict_dates(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SubjectRules:
-    """All subject-level rules for one batch date under one policy."""
+    """All subject-level rules for one batch under one policy, as of its receipt day.
 
-    def __init__(self, policy: Policy, submitted_on: date) -> None:
+    `received_on` is the gateway's UTC day of receipt (taxgate.gate.receipt), never the
+    requester's `submitted_on`: the 90-day rule and every "not in the future" count from it.
+    """
+
+    def __init__(self, policy: Policy, received_on: date) -> None:
         self.policy = policy
         self.rules = policy.subject
-        self.submitted_on = submitted_on
+        self.received_on = received_on
         self.placeholders = placeholder_set(policy.address)
 
     def findings(self, subjects: pa.Table) -> list[Finding]:
@@ -108,7 +112,7 @@ class SubjectRules:
                 missing |= ~_mask(pc.match_substring_regex(col[name], NAME_CHARACTER))
             add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, missing)
 
-        today = _day_number(self.submitted_on)
+        today = _day_number(self.received_on)
         ok, order = strict_dates(col["removal_order_date"])
         given = has["removal_order_date"]
         invalid = given & (~ok | (order > today))
@@ -145,7 +149,7 @@ class SubjectRules:
         years = pc.split_pattern_regex(safe, PERIOD_SEPARATOR)
         flat = pc.cast(pc.list_flatten(years), pa.int32()).to_numpy()
         parents = pc.list_parent_indices(years).to_numpy()
-        outside = (flat < self.rules.earliest_taxable_period) | (flat > self.submitted_on.year)
+        outside = (flat < self.rules.earliest_taxable_period) | (flat > self.received_on.year)
         out_of_range = np.zeros(len(text), dtype=bool)
         out_of_range[parents[outside]] = True
         return has["taxable_periods"] & (~shaped | out_of_range)

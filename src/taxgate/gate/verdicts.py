@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -24,7 +25,10 @@ VERDICT_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class BatchVerdict:
-    """Whether a batch may be examined at all; `resubmission` marks a manifest seen before."""
+    """Whether a batch may be examined at all; `resubmission` marks a manifest seen before.
+
+    `received_at` is the gateway's receipt time every date rule was counted from.
+    """
 
     batch_id: str | None
     manifest_sha256: str
@@ -35,6 +39,7 @@ class BatchVerdict:
     message: str = ""
     resubmission: bool = False
     problems: list[tuple[BatchReason, str]] = field(default_factory=list)
+    received_at: datetime | None = None  # the gateway's receipt time (UTC) the gate applied
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,9 @@ def _check_period(start: date, end: date) -> None:
 def accounting_rows(engine: Engine, start: date, end: date) -> Accounting:
     """Every disclosure made in [start, end], the period's totals and its per-day series."""
     _check_period(start, end)
-    since, until = day_start(start), day_start(end + ONE_DAY)
+    # The period ends at the start of the next day; on the calendar's last day, at its end.
+    until = day_start(end + ONE_DAY) if end < date.max else datetime.max.replace(tzinfo=UTC)
+    since = day_start(start)
     days = {start + ONE_DAY * i: _DayCounts() for i in range((end - start).days + 1)}
     with engine.connect() as conn:
         recalled = {

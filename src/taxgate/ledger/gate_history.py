@@ -53,25 +53,26 @@ class SqlGateHistory:
                     conn.execute(
                         select(gate_people.c.person_key).where(
                             gate_people.c.person_key.in_(chunk),
-                            gate_people.c.submitted_on >= since,
+                            gate_people.c.asked_on >= since,
                             *own,
                         )
                     ).scalars()
                 )
         return found
 
-    def remember(self, batch: ReceivedBatch, person_keys: set[str], submitted_on: date) -> None:
+    def remember(self, batch: ReceivedBatch, person_keys: set[str], asked_on: date) -> None:
         with self.engine.begin() as conn:
-            remember_in(conn, batch, person_keys, submitted_on)
+            remember_in(conn, batch, person_keys, asked_on)
 
 
 def remember_in(
-    conn: Connection, batch: ReceivedBatch, person_keys: set[str], submitted_on: date
+    conn: Connection, batch: ReceivedBatch, person_keys: set[str], asked_on: date
 ) -> None:
     """Remember a batch inside the caller's transaction (the pipeline's gate record).
 
-    A batch `taxgate gate` already remembered keeps that record; only people not yet
-    remembered under it are added.
+    `asked_on` is the batch's receipt day by the gateway's clock (never the requester's date):
+    the re-request window counts from it. A batch `taxgate gate` already remembered keeps that
+    record; only people not yet remembered under it are added.
     """
     known = conn.execute(
         select(gate_batches.c.batch_id).where(gate_batches.c.batch_id == batch.batch_id)
@@ -92,7 +93,7 @@ def remember_in(
             ).scalars()
         )
     rows = [
-        {"person_key": k, "batch_id": batch.batch_id, "submitted_on": submitted_on}
+        {"person_key": k, "batch_id": batch.batch_id, "asked_on": asked_on}
         for k in sorted(person_keys - remembered)
     ]
     for start in range(0, len(rows), QUERY_CHUNK):

@@ -179,7 +179,7 @@ class _Disclosed:
 
 @dataclass(frozen=True)
 class _Batch:
-    batch_date: date
+    received_on: date  # the gateway's UTC receipt day: the replayed gate's date rules use it
     statute: str
     subject_count: int
 
@@ -194,7 +194,7 @@ def plan_recall(
         }
         disclosed = _disclosed(conn, recipient_agency)
         batches = {
-            r.batch_id: _Batch(r.batch_date, r.statute, r.subject_count)
+            r.batch_id: _Batch(utc(r.received_at).date(), r.statute, r.subject_count)
             for r in conn.execute(
                 select(t.batches).where(
                     t.batches.c.batch_id.in_(sorted({d.batch_id for d in disclosed}))
@@ -323,7 +323,7 @@ def _gate_reasons(
         )
         return {}, why
     rows, subjects = stored
-    verdicts, _ = check_subjects(subjects, policy, batch.batch_date)
+    verdicts, _ = check_subjects(subjects, policy, batch.received_on)
     codes = verdicts.column("reason_codes").to_pylist()
     return {row: split_codes(c) for row, c in zip(rows, codes, strict=True) if c}, None
 

@@ -24,6 +24,7 @@ from taxgate.formats.manifest import RequestManifest
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.verdicts import BatchVerdict
 from taxgate.ledger import schema as t
+from taxgate.ledger.accounting import utc
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.gate_history import remember_in
 
@@ -59,6 +60,7 @@ class StoredBatch:
     manifest_sha256: str
     status: str
     response_manifest_sha256: str | None
+    received_at: datetime | None = None  # the receipt time first recorded: a resume keeps it
 
 
 def stored_batch(engine: Engine, batch_id: str) -> StoredBatch | None:
@@ -66,7 +68,10 @@ def stored_batch(engine: Engine, batch_id: str) -> StoredBatch | None:
         row = conn.execute(select(t.batches).where(t.batches.c.batch_id == batch_id)).first()
     if row is None:
         return None
-    return StoredBatch(row.batch_id, row.manifest_sha256, row.status, row.response_manifest_sha256)
+    return StoredBatch(
+        row.batch_id, row.manifest_sha256, row.status, row.response_manifest_sha256,
+        utc(row.received_at),
+    )  # fmt: skip
 
 
 def record_gate(
@@ -78,8 +83,15 @@ def record_gate(
     person_keys: set[str],
     secret: bytes,
     now: datetime,
+    *,
+    received_at: datetime | None = None,
 ) -> None:
-    """The batch, its subjects, their requested data and gate verdicts, and the gate's memory."""
+    """The batch, its subjects, their requested data and gate verdicts, and the gate's memory.
+
+    `received_at` is the gateway's receipt time the gate applied (default `now`): it is the
+    batch's `received_at`, and its UTC day dates the people in the gate's memory.
+    """
+    received_at = utc(received_at or now)
     raw = subjects.to_pylist()
     verdict_rows = verdicts.select(["row", "subject_id", "proceed", "reason_codes"]).to_pylist()
     subject_rows, data_rows, events = [], [], []
@@ -93,6 +105,7 @@ def record_gate(
                 "requesting_agency": manifest.requesting_agency,
                 "statute": manifest.statutory_authority,
                 "batch_date": manifest.submitted_on.isoformat(),
+                "received_at": received_at.isoformat(),  # the receipt time the rules applied
                 "subject_count": len(raw),
                 "signer_key_id": manifest.signer.key_id,
             },
@@ -113,7 +126,7 @@ def record_gate(
             }
         )
         data_rows.append(
-            {"batch_id": manifest.batch_id, "row": row, "fields": text, "received_at": now}
+            {"batch_id": manifest.batch_id, "row": row, "fields": text, "received_at": received_at}
         )
         events.append(
             Event(
@@ -136,14 +149,14 @@ def record_gate(
                 requesting_agency=manifest.requesting_agency,
                 signer_key_id=manifest.signer.key_id,
                 statute=manifest.statutory_authority,
-                batch_date=manifest.submitted_on,
-                received_at=now,
+                batch_date=manifest.submitted_on,  # the requester's claim, kept as claimed
+                received_at=received_at,
                 subject_count=len(raw),
                 status="gated",
             )
         )
-        received = ReceivedBatch(manifest.batch_id, manifest_sha256, now.date())
-        remember_in(conn, received, person_keys, manifest.submitted_on)
+        received = ReceivedBatch(manifest.batch_id, manifest_sha256, received_at.date())
+        remember_in(conn, received, person_keys, received_at.date())
         _insert(conn, t.subjects, subject_rows)
         _insert(conn, t.subject_data, data_rows)
         append_events(conn, events, now)
@@ -151,6 +164,8 @@ def record_gate(
 
 def record_refusal(engine: Engine, verdict: BatchVerdict, now: datetime) -> bool:
     """A batch the gate refused as a whole; False when this very manifest was refused before.
+
+    Its `received_at` is the receipt time the gate applied (`verdict.received_at`), else `now`.
 
     The statute's accounting covers every request, so a refusal is logged too; its batch id
     is only claimed (see `schema.refused_batches`) and goes into the event's body, not its
@@ -175,13 +190,14 @@ def record_refusal(engine: Engine, verdict: BatchVerdict, now: datetime) -> bool
                 message=verdict.message,
                 policy_version=verdict.policy_version,
                 policy_sha256=verdict.policy_sha256,
-                received_at=now,
+                received_at=utc(verdict.received_at or now),
             )
         )
         body = {
             "manifest_sha256": verdict.manifest_sha256,
             "claimed_batch_id": verdict.batch_id,
             "reason": reason,
+            "received_at": utc(verdict.received_at or now).isoformat(),
             "policy_sha256": verdict.policy_sha256,
         }
         event_key = f"refused:{verdict.manifest_sha256}"

@@ -104,7 +104,7 @@ gate_people = Table(
     metadata,
     Column("person_key", String(HEX64), primary_key=True),
     Column("batch_id", ForeignKey(gate_batches.c.batch_id), primary_key=True),
-    Column("submitted_on", Date, nullable=False, index=True),
+    Column("asked_on", Date, nullable=False, index=True),  # the batch's receipt day (UTC)
 )
 
 subjects = Table(
@@ -132,7 +132,7 @@ decisions = Table(
     metadata,
     *_subject_ref("subjects"),
     Column("outcome", String(CODE), nullable=False, index=True),
-    Column("tin", String(ID)),
+    Column("tin", String(ID), index=True),  # re-disclosure is checked on the matched taxpayer
     Column("address_id", String(ID)),
     Column("match_probability", Float),
     Column("match_weight", Float),

@@ -22,6 +22,8 @@ class BatchRules(_Section):
     accepted_statutes: list[str] = Field(min_length=1)
     attestation_phrases: list[str]
     max_subjects: int = Field(gt=0)
+    max_clock_skew_days: int = Field(ge=0, le=31)
+    max_manifest_age_days: int = Field(ge=0, le=3660)
 
 
 class SignerRule(_Section):
@@ -37,7 +39,7 @@ class SubjectRules(_Section):
     earliest_taxable_period: int
     earliest_birth_year: int
     max_field_chars: int = Field(gt=0)
-    rerequest_window_days: int = Field(ge=0)
+    rerequest_window_days: int = Field(ge=0, le=36_600)
 
 
 class AddressRules(_Section):
