@@ -88,6 +88,30 @@ def private_sqlite(database: Path | str) -> Path:
     return database
 
 
+def readable_sqlite(database: Path | str) -> Path:
+    """A SQLite ledger opened only to read (`ledger verify`, maybe on an auditor's copy).
+
+    Nothing is created or tightened (the copy may sit on read-only media, or belong to whoever
+    handed it over), but a symlink or a special file in place of the ledger or of a side file
+    SQLite would read is refused, as for a ledger taxgate writes.
+    """
+    database = Path(database)
+    for path in (database, *(Path(f"{database}{side}") for side in SQLITE_SIDE_FILES)):
+        info = _lstat(path)
+        if info is None:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            raise _refusal(
+                path,
+                f"a symlink (to {visible(os.readlink(path))}) where the ledger file should be",
+                f"rm {_q(path)}",
+                "and put the real file back, or restore it from a backup",
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise _refusal(path, "neither a regular file nor a folder", f"rm {_q(path)}", "")
+    return database
+
+
 def _private_dir(path: Path, role: str, *, tighten: bool) -> None:
     """Create `path` 0700 if missing; otherwise refuse or tighten it (see the module doc)."""
     link = _lstat(path)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from taxgate.errors import TaxgateError
 from taxgate.faults import describe
+from taxgate.home import readable_sqlite
 from taxgate.ledger.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 
 PG_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
@@ -147,6 +148,8 @@ def _readonly_engine(url: str) -> Engine:
         return engine
     database = parsed.database or ""
     path = database.removeprefix("file:").split("?", 1)[0]
+    if path and path != ":memory:":
+        readable_sqlite(path)
     if not path or path == ":memory:" or not Path(path).is_file():
         raise TaxgateError(
             f"the ledger database {masked(url)} does not exist",
