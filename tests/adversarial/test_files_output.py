@@ -33,6 +33,7 @@ from taxgate.formats.csvcells import (
 from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.records import Subject
 from taxgate.formats.tables import read_table, records_to_table, write_table
+from taxgate.gate.receipt import receipt_time
 from taxgate.gate.run import check_subjects
 from taxgate.ledger.database import open_ledger
 from taxgate.pipeline import DECISIONS_FILE
@@ -364,8 +365,8 @@ def test_gate_verdicts_csv_neutralises_ids(tmp_path: Path, make_batch, signer_ke
 
     keyring = tmp_path / "trusted"
     write_key_pair(*signer_key, keyring)
-    manifest = make_batch([valid_row(subject_id="=1+2"), valid_row(subject_id="S-2",
-                                                                  family_name="Doe")])  # fmt: skip
+    rows = [valid_row(subject_id="=1+2"), valid_row(subject_id="S-2", family_name="Doe")]
+    manifest = make_batch(rows, submitted_on=receipt_time().date())  # the CLI's clock is real
     result = _taxgate("gate", str(manifest), "--keyring", str(keyring), "--dry-run", "--out",
                       str(tmp_path / "v"), env={"TAXGATE_HOME": str(tmp_path / "h")})  # fmt: skip
     assert result.returncode == 0, result.stderr

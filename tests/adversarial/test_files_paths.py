@@ -29,7 +29,7 @@ from taxgate.formats.signing import sign_manifest, signed_table, verify_manifest
 from taxgate.formats.tablefile import read_beside
 from taxgate.gate.history import MemoryHistory
 from taxgate.gate.run import run_gate
-from tests.support import valid_row
+from tests.support import RECEIVED_AT, valid_row
 
 SECRET_LINE = "root:x:0:0:root:/root:/bin/bash"
 SECRET = (SECRET_LINE + "\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n").encode()
@@ -139,7 +139,10 @@ def _unsigned(folder: Path, name: str = "secret.csv", **changes) -> Path:
 def _gate(manifest: Path, keyring) -> gate_run.GateResult:
     from taxgate.policy import load_policy
 
-    return run_gate(manifest, keyring, load_policy(), MemoryHistory(), b"k", remember=False)
+    return run_gate(
+        manifest, keyring, load_policy(), MemoryHistory(), b"k", remember=False,
+        received_at=RECEIVED_AT,
+    )  # fmt: skip
 
 
 def _verdict_text(result) -> str:
