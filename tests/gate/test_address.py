@@ -49,6 +49,11 @@ def test_placeholder_city_is_caught_too(check) -> None:
     assert check("12 Elm St", city="UNKNOWN") == [R.ADDRESS_PLACEHOLDER]
 
 
+@pytest.mark.parametrize("street", ["#$%", "-", "\u200b\u00a0", "\ufeff"])
+def test_a_street_with_no_letter_or_digit_is_missing(check, street: str) -> None:
+    assert check(street) == [R.ADDRESS_MISSING]
+
+
 def test_zip_alone_and_city_alone_are_not_addresses(check) -> None:
     assert check(None, city=None, state=None) == [R.ADDRESS_ZIP_ONLY]
     assert check("", city=" ", state="TX") == [R.ADDRESS_ZIP_ONLY]
@@ -57,7 +62,7 @@ def test_zip_alone_and_city_alone_are_not_addresses(check) -> None:
     assert check(None) == [R.ADDRESS_MISSING]  # city and ZIP but no street
 
 
-@pytest.mark.parametrize("street", ["asdf qwer", "12", "Main Street", "#$%", "00 Main St"])
+@pytest.mark.parametrize("street", ["asdf qwer", "12", "Main Street", "00 Main St"])
 def test_unparseable_streets(check, street: str) -> None:
     assert check(street) == [R.ADDRESS_UNPARSEABLE]
 

@@ -43,6 +43,18 @@ class SubjectRules(_Section):
 class AddressRules(_Section):
     placeholders: list[str]
     allow_po_box: bool
+    allow_military: bool
+    military_states: list[str]
+    military_cities: list[str]
+
+
+class PlaceholderRules(_Section):
+    """Values that are not values (see [placeholders] in agreement.toml)."""
+
+    general: list[str] = Field(min_length=1)
+    names: list[str]
+    name_exceptions: list[str]
+    min_repeated_characters: int = Field(ge=2)
 
 
 class TinRules(_Section):
@@ -82,6 +94,7 @@ class Policy(_Section):
     signers: list[SignerRule] = Field(min_length=1)
     subject: SubjectRules
     address: AddressRules
+    placeholders: PlaceholderRules
     tin: TinRules
     disclosure: DisclosureRules
     decision: DecisionRules
