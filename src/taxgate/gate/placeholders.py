@@ -5,9 +5,9 @@ invisible characters and look-alike letters of other scripts are gone before a l
 consulted, so "n.a.", "N\\u200bA", "UN\\u00adKNOWN", a full-width "NONE" and a Cyrillic
 "N/A" all meet their entry. A value is a placeholder when it is made only of list entries
 (one, or several separated by spaces: "UNKNOWN UNKNOWN", "N A N A", "FNU LNU"), or of
-entries run together without spaces ("U N K N O W N", "UNKNOWNUNKNOWN"), or of one character repeated, or only of
-zeros. The lists are the policy's ([placeholders] and [address] placeholders); the patterns run
-as Arrow regular expressions over a whole column.
+entries run together without spaces ("U N K N O W N", "UNKNOWNUNKNOWN"), or of one
+character repeated, or only of zeros. The lists are the policy's ([placeholders] and [address]
+placeholders); the patterns run as Arrow regular expressions over a whole column.
 """
 
 from __future__ import annotations
