@@ -68,8 +68,7 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
         "not to a residence, and cannot corroborate where a person lives; send a street address."
     ),
     ReasonCode.ADDRESS_ZIP_UNKNOWN: (
-        "The ZIP code is not one the Postal Service has issued (such as 00000 or 99999); "
-        "correct it."
+        "The ZIP code is not one the Postal Service has issued; correct it."
     ),
     ReasonCode.ADDRESS_ZIP_STATE_MISMATCH: (
         "The ZIP code belongs to another state than the one given; correct the ZIP code or the "

@@ -92,12 +92,13 @@ class SubjectRules:
             for name in columns("subjects")
         }
         col = {name: visible_array(values) for name, values in raw.items()}
+        content = {name: present(values) for name, values in col.items()}
         placeholder = {
-            name: self.placeholders.mask(name, values) & present(values)
+            name: self.placeholders.mask(name, values) & content[name]
             for name, values in col.items()
         }
         # A field holding a placeholder holds no value: every later rule treats it as absent.
-        has = {name: present(values) & ~placeholder[name] for name, values in col.items()}
+        has = {name: content[name] & ~placeholder[name] for name in col}
         out: list[Finding] = []
 
         def add(code: ReasonCode, field: str, rows: np.ndarray) -> None:
@@ -108,7 +109,7 @@ class SubjectRules:
             bad = _mask(pc.match_substring_regex(values, CONTROL_CHARACTERS)) | _mask(
                 pc.greater(pc.utf8_length(values), self.rules.max_field_chars)
             )
-            add(ReasonCode.FIELD_MALFORMED, name, bad & present(col[name]))
+            add(ReasonCode.FIELD_MALFORMED, name, bad & content[name])
         for name in self.rules.required:
             if name not in ADDRESS_FIELDS:
                 add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, ~has[name])
