@@ -167,6 +167,9 @@ def state_codes(values: pa.Array) -> pa.Array:
     return codes
 
 
+_STATE_WORDS = frozenset(STATE_CODES) | {w for name in STATE_NAMES for w in name.split()}
+
+
 def _locality_only(street: str, city: str, state: str | None, zip5: str | None) -> str:
     """'zip' or 'city' when a street line holds nothing but a ZIP code, a city and a state
     ('78201 SAN ANTONIO', 'SAN ANTONIO TX 78201'); '' when it holds anything else."""
@@ -183,7 +186,7 @@ def _locality_only(street: str, city: str, state: str | None, zip5: str | None) 
         after = tokens[tokens.index(zips[-1]) + 1]
         if len(after) == ZIP4_LENGTH and after.isdigit():
             zips.append(after)  # "78201-1234" folds to "78201 1234"
-    words = set(city.split()) | set(STATE_CODES) | {w for n in STATE_NAMES for w in n.split()}
+    words = set(city.split()) | _STATE_WORDS
     if state:
         words.add(state)
     for z in zips:

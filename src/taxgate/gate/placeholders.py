@@ -45,9 +45,19 @@ class PlaceholderMatcher:
     spaced: str  # entries separated by single spaces
     compact: str | None  # entries run together, on the value with its spaces removed
     repeated: str | None  # one character repeated, on the compact value
+    # A value with a Latin letter and a digit that no entry holds can be made of no entries,
+    # is not one character repeated and not only zeros: it needs no closer look.
+    foreign_digits: str | None
 
     def mask(self, skeletons: pa.Array) -> np.ndarray:
         """Per row of already-`skeleton`ed text: is it a placeholder? '' never is."""
+        encoded = pc.dictionary_encode(skeletons)
+        hits = self._distinct_mask(encoded.dictionary)
+        return hits[np.asarray(pc.fill_null(encoded.indices, 0))] & _mask(pc.is_valid(skeletons))
+
+    def _distinct_mask(self, skeletons: pa.Array) -> np.ndarray:
+        if not len(skeletons):
+            return np.zeros(1, dtype=bool)
         compact = pc.replace_substring(skeletons, " ", "")
         hit = _mask(pc.match_substring_regex(skeletons, self.spaced))
         hit |= _mask(pc.match_substring_regex(compact, _ZEROS))
@@ -71,10 +81,13 @@ def matcher(
     repeated = None
     if min_repeated:
         repeated = "^(?:" + "|".join(f"{c}{{{min_repeated},}}" for c in _ALPHABET) + ")$"
+    entry_digits = {c for e in folded for c in e if c.isdigit()} | {"0"}
+    foreign = "".join(sorted(set("0123456789") - entry_digits))
     return PlaceholderMatcher(
         spaced=f"^(?:{spaced})(?: (?:{spaced}))*$",
         compact=f"^(?:{_alternation(compact)})+$" if compact else None,
         repeated=repeated,
+        foreign_digits=f"[{foreign}]" if foreign else None,
     )
 
 
@@ -111,5 +124,20 @@ class FieldPlaceholders:
         return self.other
 
     def mask(self, name: str, values: pa.Array) -> np.ndarray:
-        """Rows of the raw column `values` of field `name` that hold a placeholder."""
-        return self.for_field(name).mask(skeleton_array(values))
+        """Rows of the raw column `values` of field `name` that hold a placeholder.
+
+        Only rows that could be one are folded, and each distinct value once (names, cities
+        and states repeat across a batch)."""
+        test = self.for_field(name)
+        out = np.zeros(len(values), dtype=bool)
+        maybe = _mask(pc.is_valid(values))
+        if test.foreign_digits:
+            letter = _mask(pc.match_substring_regex(values, "[A-Za-z]"))
+            maybe &= ~(letter & _mask(pc.match_substring_regex(values, test.foreign_digits)))
+        rows = np.flatnonzero(maybe)
+        if not len(rows):
+            return out
+        encoded = pc.dictionary_encode(values.take(pa.array(rows)))
+        hits = test.mask(skeleton_array(encoded.dictionary))
+        out[rows] = hits[np.asarray(encoded.indices)]
+        return out
