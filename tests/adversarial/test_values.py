@@ -395,3 +395,9 @@ def test_the_policy_lists_fold_to_something() -> None:
     for entry in [*P.general, *P.names, *P.name_exceptions, *POLICY.address.placeholders]:
         assert fold(entry), entry
     assert pa.array(P.general).null_count == 0
+
+
+@pytest.mark.parametrize("sid", ["S-1\u200b", "\ufeffS-1", "S\u00a0-1", "S-\u202e1"])
+def test_a_subject_id_with_invisible_characters_is_malformed(sid: str) -> None:
+    """Echoed back as sent, it would read like another reference ("S-1")."""
+    assert codes(subject_id=sid) == {R.FIELD_MALFORMED}

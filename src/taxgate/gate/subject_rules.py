@@ -37,6 +37,9 @@ MISSING_CODES: dict[str, ReasonCode] = {
 }
 # An optional field holding a placeholder is malformed with its own code where it has one.
 MALFORMED_CODES: dict[str, ReasonCode] = {"tin": ReasonCode.TIN_INVALID}
+# Fields echoed back and compared as sent: an invisible character would make "S-1" and
+# "S-1\u200b" two references that read the same, so there it is malformed, not folded away.
+EXACT_FIELDS = ("subject_id",)
 # Control characters other than tab and line breaks (C0, DEL and C1) are malformed anywhere.
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -110,6 +113,9 @@ class SubjectRules:
                 pc.greater(pc.utf8_length(values), self.rules.max_field_chars)
             )
             add(ReasonCode.FIELD_MALFORMED, name, bad & content[name])
+        for name in EXACT_FIELDS:
+            hidden = _mask(pc.not_equal(raw[name], col[name]))
+            add(ReasonCode.FIELD_MALFORMED, name, hidden & content[name])
         for name in self.rules.required:
             if name not in ADDRESS_FIELDS:
                 add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, ~has[name])
