@@ -63,19 +63,6 @@ def present(values: pa.Array) -> np.ndarray:
     return found
 
 
-def placeholder_mask(folded: pa.Array, placeholders: pa.Array) -> np.ndarray:
-    """'Failed to Provide', ' n/a ', 'UNKNOWN ADDRESS 78701', '0 Unknown' are placeholders."""
-    variants = (
-        folded,
-        pc.replace_substring_regex(folded, _TRAILING_ZIP, ""),
-        pc.replace_substring_regex(folded, _LEADING_NUMBER, ""),
-    )
-    hit = np.zeros(len(folded), dtype=bool)
-    for variant in variants:
-        hit |= _mask(pc.is_in(variant, value_set=placeholders))
-    return hit & _mask(pc.not_equal(folded, ""))
-
-
 def street_kind(street: str) -> str:
     """'street' for a house number plus street name, 'po_box', or 'unparseable'."""
     folded = fold(street)
@@ -309,10 +296,6 @@ def address_codes(
     for code, _, rows in address_findings(columns, rules, placeholders):
         codes[code] = codes.get(code, np.zeros(len(rows), dtype=bool)) | rows
     return codes
-
-
-def placeholder_set(rules: AddressRules) -> pa.Array:
-    return pa.array(sorted({fold(p) for p in rules.placeholders}), pa.string())
 
 
 def address_problems(
