@@ -159,6 +159,10 @@ def test_placeholders_of_real_exports_are_refused() -> None:
         ("family_name", "\u202e\u202c"),
         ("relevance", "\u3000" * 30),
         ("subject_id", "\u200b"),
+        ("investigation_id", "\u3164\u3164"),  # Hangul filler: a "letter" that draws nothing
+        ("removal_order_case", "\u115f\u1160\uffa0"),
+        ("investigation_id", "\u2800\u2800"),  # blank Braille pattern
+        ("investigation_id", "\ufe0f\U000e0041\u180e"),  # variation selector, tag, Mongolian
     ],
 )
 def test_a_required_field_of_invisible_characters_only_is_missing(field: str, value: str) -> None:
@@ -176,6 +180,8 @@ def test_a_required_field_of_invisible_characters_only_is_missing(field: str, va
         ("investigation_id", "N\u200bA", R.INVESTIGATION_MISSING),
         ("investigation_id", "T\ufeffB\u2060D", R.INVESTIGATION_MISSING),
         ("city", "RE\u00adFUSED", R.ADDRESS_PLACEHOLDER),
+        ("city", "RE\u3164FUSED", R.ADDRESS_PLACEHOLDER),
+        ("investigation_id", "N\ufe0f/\U000e0041A", R.INVESTIGATION_MISSING),
         ("street", "UNKNOWN\nADDRESS", R.ADDRESS_PLACEHOLDER),
         ("street", "UNKNOWN\r\nADDRESS", R.ADDRESS_PLACEHOLDER),
     ],

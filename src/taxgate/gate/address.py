@@ -312,6 +312,6 @@ def address_problems(
     if placeholders is None:
         placeholders = FieldPlaceholders.from_policy(load_policy())
     cols = AddressColumns(
-        *(pa.array([v], pa.string()) for v in (street, city, state, zip_code, unit))
+        *(visible_array(pa.array([v], pa.string())) for v in (street, city, state, zip_code, unit))
     )
     return [code for code, rows in address_codes(cols, rules, placeholders).items() if rows[0]]

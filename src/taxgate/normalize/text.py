@@ -27,12 +27,19 @@ _INVISIBLE_MAJOR = ("C", "Z")
 _ASCII_CONTROL = r"[\x00-\x1f\x7f]"
 
 
+# Letters that draw nothing: the Hangul fillers are Unicode default-ignorable code points
+# although their category is Lo (letter), and the blank Braille pattern is a symbol that
+# shows as a space. Without this list a field of U+3164 would count as holding a letter.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+BLANK_SYMBOLS = frozenset("\u2800")
+
+
 def _invisible_replacement(char: str) -> str | None:
     """'' to remove a character, ' ' to make it a space, None to keep it."""
     category = unicodedata.category(char)
-    if char == ZERO_WIDTH_SPACE or category[0] == "Z" or category == "Cc":
+    if char == ZERO_WIDTH_SPACE or char in BLANK_SYMBOLS or category[0] == "Z" or category == "Cc":
         return " "
-    if category[0] == "C":
+    if category[0] == "C" or char in BLANK_LETTERS:
         return ""
     return None
 
