@@ -22,7 +22,7 @@ from scourgify.address_constants import DIRECTIONAL_REPLACEMENTS, STREET_TYPE_AB
 
 from taxgate.formats.codes import ReasonCode
 from taxgate.gate.placeholders import FieldPlaceholders
-from taxgate.normalize.address import STATE_CODES, STATE_NAMES, state_code
+from taxgate.normalize.address import STATE_CODES, STATE_NAMES, URBANIZATION_PREFIX, state_code
 from taxgate.normalize.columns import per_distinct
 from taxgate.normalize.text import fold, fold_array, skeleton_array, visible_array
 from taxgate.policy.model import AddressRules, load_policy
@@ -41,9 +41,6 @@ _TRAILING_ZIP = r" ?\d{5}(?: ?\d{4})?$"
 _LEADING_NUMBER = r"^\d+ "
 ZIP_TOKEN_LENGTHS = (5, 9)  # a ZIP code written inside a street line, ZIP5 or ZIP+4 run together
 ZIP4_LENGTH = 4
-# A Puerto Rican urbanization written before the house number ("URB LAS GLADIOLAS 150 CALLE A")
-# names the development, as a city names a town: the street is what follows it.
-_URBANIZATION = r"^(?:URB|URBANIZACION|URBANIZATION)(?: [A-Z][A-Z0-9]*)+ "
 
 
 def _mask(values: pa.Array) -> np.ndarray:
@@ -87,7 +84,7 @@ def _parsed_kind(street: str) -> str:
 
 def _kinds(folded: pa.Array, wanted: np.ndarray) -> np.ndarray:
     kinds = np.full(len(folded), "", dtype=object)
-    folded = pc.replace_substring_regex(folded, _URBANIZATION, "")
+    folded = pc.replace_substring_regex(folded, URBANIZATION_PREFIX, "")
     po_box = _mask(pc.match_substring_regex(folded, PO_BOX)) & wanted
     plain = _mask(pc.match_substring_regex(folded, PLAIN_STREET)) & wanted & ~po_box
     kinds[po_box] = "po_box"
