@@ -115,6 +115,13 @@ def test_na_is_a_name_but_n_slash_a_is_not() -> None:
             ({"family_name": "N A"}, {R.NAME_INCOMPLETE}),
             ({"family_name": "n/a n/a"}, {R.NAME_INCOMPLETE}),
             ({"given_name": "Nana"}, set()),
+            ({"given_name": "Nan"}, set()),
+            ({"given_name": "Nil"}, set()),
+            ({"family_name": "Null"}, set()),
+            ({"family_name": "Blank"}, set()),
+            ({"family_name": "Oo"}, set()),  # Burmese: two repeated letters are a name
+            ({"given_name": "Aye Aye"}, set()),
+            ({"given_name": "Xxx"}, {R.NAME_INCOMPLETE}),
         ]
     )
 
@@ -124,7 +131,20 @@ def test_na_is_a_name_but_n_slash_a_is_not() -> None:
 CORPUS = {
     "given_name": ["FNU", "UNKNOWN UNKNOWN", "N/A", "NFN", "Unknown", "fnu", "XXX", "NONE"],
     "family_name": ["LNU", "NLN", "UNK", "N/A", "n/a", "TBD", "REFUSED"],
-    "investigation_id": ["N/A", "NONE", "TBD", "-", "0", "000", "NULL", "n.a.", "N\\A", "--"],
+    "investigation_id": [
+        "N/A",
+        "NONE",
+        "TBD",
+        "-",
+        "0",
+        "000",
+        "NULL",
+        "n.a.",
+        "N\\A",
+        "--",
+        "UNKNOWN 0",
+        "N/A-0",
+    ],
     "removal_order_case": ["N/A", "NONE", "TBD", "-", "0", "UNKNOWN", "PENDING", "?"],
     "city": ["REFUSED", "UNKNOWN", "N/A", "DECLINED", "NOT PROVIDED", "NONE", "XXXX"],
     "street": ["REFUSED", "HOMELESS", "GENERAL DELIVERY", "NO FIXED ADDRESS", "Unk.", "0"],
@@ -143,6 +163,33 @@ EXPECTED = {
 
 def test_placeholders_of_real_exports_are_refused() -> None:
     expect([({f: v}, {EXPECTED[f]}) for f, values in CORPUS.items() for v in values])
+
+
+# Each entry of the shipped lists as an export writes it: dropping one from the policy fails
+# here even though the tests above, which read the lists, would no longer ask about it.
+WRITTEN = {
+    "general": [
+        "n/a", "na", "None", "null", "Nil", "tbd", "T.B.A.", "tbc", "Unknown", "unk.", "Unkn",
+        "not known", "Not Provided", "not available", "Not Applicable", "none provided",
+        "Failed to provide", "Refused", "declined", "Pending", "missing", "Blank", "empty",
+        "undefined", "NaN", "0",
+    ],
+    "names": [
+        "fnu", "Lnu", "MNU", "nfn", "NLN", "nmn", "N.M.I.", "No Name", "noname", "name unknown",
+        "First Name Unknown", "last name unknown", "Unknown name",
+    ],
+    "address": [
+        "Unknown Address", "address unknown", "General Delivery", "homeless", "Transient",
+        "No Address", "no fixed address", "No Known Address", "same", "Same as above", "99999",
+    ],
+}  # fmt: skip
+
+
+def test_every_shipped_placeholder_as_written_in_exports_is_refused() -> None:
+    cases = [({"investigation_id": v}, {R.INVESTIGATION_MISSING}) for v in WRITTEN["general"]]
+    cases += [({"given_name": v}, {R.NAME_INCOMPLETE}) for v in WRITTEN["names"]]
+    cases += [({"street": v}, {R.ADDRESS_PLACEHOLDER}) for v in WRITTEN["address"]]
+    expect(cases)
 
 
 # ------------------------------------------------------------------ invisible characters
