@@ -21,11 +21,7 @@ import pyarrow.compute as pc
 
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 ZERO_WIDTH_SPACE = "\u200b"
-# Unicode general categories that carry no visible content: format, control, surrogate,
-# private use, unassigned (C*), and separators (Z*: spaces, line and paragraph separators).
-_INVISIBLE_MAJOR = ("C", "Z")
 _ASCII_CONTROL = r"[\x00-\x1f\x7f]"
-
 
 # Letters that draw nothing: the Hangul fillers are Unicode default-ignorable code points
 # although their category is Lo (letter), and the blank Braille pattern is a symbol that
@@ -35,7 +31,9 @@ BLANK_SYMBOLS = frozenset("\u2800")
 
 
 def _invisible_replacement(char: str) -> str | None:
-    """'' to remove a character, ' ' to make it a space, None to keep it."""
+    """'' to remove a character, ' ' to make it a space, None to keep it. Separators (Z*:
+    spaces, line and paragraph separators), controls and the zero-width space become a space;
+    format, surrogate, private-use and unassigned characters (the rest of C*) are removed."""
     category = unicodedata.category(char)
     if char == ZERO_WIDTH_SPACE or char in BLANK_SYMBOLS or category[0] == "Z" or category == "Cc":
         return " "
@@ -61,20 +59,21 @@ def visible(text: str | None) -> str | None:
 
 
 def visible_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`visible` over a column: Arrow kernels for ASCII text, `visible` itself for the rest."""
+    """`visible` over a column: Arrow kernels for ASCII text, `visible` once per distinct value
+    for the text beyond ASCII."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     values = values.cast(pa.string())
-    out = pc.replace_substring_regex(values, _ASCII_CONTROL, " ")
-    non_ascii = np.flatnonzero(
-        np.asarray(pc.fill_null(pc.invert(pc.string_is_ascii(values)), False))
-    )
-    if not len(non_ascii):
-        return out
-    cleaned = out.to_pylist()
-    for i, text in zip(non_ascii, values.take(pa.array(non_ascii)).to_pylist(), strict=True):
-        cleaned[i] = visible(text)
-    return pa.array(cleaned, pa.string())
+    if pc.any(pc.match_substring_regex(values, _ASCII_CONTROL)).as_py():
+        values = pc.replace_substring_regex(values, _ASCII_CONTROL, " ")
+    beyond = pc.fill_null(pc.invert(pc.string_is_ascii(values)), False)
+    if not pc.any(beyond).as_py():
+        return values
+    # Python's Unicode tables decide what is invisible (an Arrow pattern's tables may be of
+    # another Unicode version), once per distinct value.
+    encoded = pc.dictionary_encode(pc.filter(values, beyond))
+    cleaned = pa.array([visible(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.replace_with_mask(values, beyond, cleaned.take(encoded.indices))
 
 
 @lru_cache(maxsize=1 << 16)
