@@ -454,3 +454,26 @@ def test_the_policy_lists_fold_to_something() -> None:
 def test_a_subject_id_with_invisible_characters_is_malformed(sid: str) -> None:
     """Echoed back as sent, it would read like another reference ("S-1")."""
     assert codes(subject_id=sid) == {R.FIELD_MALFORMED}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zip_index=st.integers(min_value=0),
+    number=st.integers(1, 99999),
+    street=st.sampled_from(["Main St", "Calle Luna", "Martin Luther King Jr Blvd", "5th Ave"]),
+    plus4=st.booleans(),
+    spelled_state=st.booleans(),
+)
+def test_any_real_us_address_passes(zip_index, number, street, plus4, spelled_state) -> None:
+    """Every active standard ZIP of the world's directory with its own city and state."""
+    from taxgate.normalize.address import STATE_NAMES
+    from taxgate.world.places import zip_table
+
+    table = zip_table()
+    i = zip_index % len(table)
+    state = table.state[i]
+    if spelled_state:
+        state = next(name for name, code in STATE_NAMES.items() if code == state).title()
+    zip_code = f"{table.zip5[i]}-1234" if plus4 else table.zip5[i]
+    row = {"street": f"{number} {street}", "city": table.city[i], "state": state, "zip": zip_code}
+    assert codes(**row) == set(), row
