@@ -108,11 +108,21 @@ def test_name_of_punctuation_only_is_incomplete(policy) -> None:
     assert codes(policy, given_name="--") == {R.NAME_INCOMPLETE}
 
 
+def _statement(length: int) -> str:
+    return ("Named in the case file. " * 20)[:length]
+
+
 def test_short_relevance_is_not_specific(policy) -> None:
-    assert codes(policy, relevance="x" * (policy.subject.min_relevance_chars - 1)) == {
+    assert codes(policy, relevance=_statement(policy.subject.min_relevance_chars - 1)) == {
         R.RELEVANCE_MISSING
     }
-    assert codes(policy, relevance="x" * policy.subject.min_relevance_chars) == set()
+    assert codes(policy, relevance=_statement(policy.subject.min_relevance_chars)) == set()
+
+
+def test_relevance_of_one_repeated_character_is_missing(policy) -> None:
+    assert codes(policy, relevance="x" * policy.subject.min_relevance_chars) == {
+        R.RELEVANCE_MISSING
+    }
 
 
 def test_several_failures_are_all_reported(policy) -> None:
@@ -158,7 +168,7 @@ def test_tin_structure(policy, tin: str, ok: bool) -> None:
         ("taxable_periods", "1999"),
         ("taxable_periods", "2026"),
         ("given_name", "Ana\x00"),
-        ("relevance", "x" * 201),
+        ("relevance", "Named in the case file. " * 9),
     ],
 )
 def test_malformed_fields(policy, field: str, value: str) -> None:

@@ -88,3 +88,12 @@ def test_cities_are_folded_with_saint_spelled_out() -> None:
     assert city_name("St. Louis") == city_name("SAINT  LOUIS") == "SAINT LOUIS"
     assert city_name("San José") == "SAN JOSE"
     assert city_name(" ") is None
+
+
+def test_a_puerto_rican_urbanization_before_the_number_is_not_the_street() -> None:
+    from taxgate.normalize.address import street_columns
+
+    lines = pa.array(["URB Las Gladiolas 150 Calle A", "150 Calle A", "Urban Ave 12"])
+    number, name, _ = street_columns(lines)
+    assert number.to_pylist()[:2] == ["150", "150"]
+    assert name.to_pylist() == ["CALLE", "CALLE", "URBAN AVE"]

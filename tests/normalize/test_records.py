@@ -176,3 +176,15 @@ def test_arbitrary_text_never_raises(kind: str, data: st.DataObject) -> None:
     out = normalise(table, kind)
     assert out.schema == schema(kind)
     assert out.num_rows == len(rows)
+
+
+def test_invisible_characters_do_not_change_the_normalised_subject() -> None:
+    """The gate passes a value with zero-width or non-breaking spaces around or inside it; the
+    normaliser must read it as the same value, or matching would lose the field."""
+    noisy = {
+        k: f"\ufeff{v}\u200b\u00a0" if isinstance(v, str) and k != "subject_id" else v
+        for k, v in SUBJECT.items()
+    }
+    noisy["date_of_birth"] = "1985\u2060-03-02\u200b"
+    noisy["family_name"] = "Hern\u00e1n\u00addez L\u00f3pez"
+    _assert_same_person(_subject(**noisy))

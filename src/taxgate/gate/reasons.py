@@ -38,14 +38,15 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
         "The subject_id appears on more than one row; give each person one unique reference."
     ),
     ReasonCode.NAME_INCOMPLETE: (
-        "The given name or the family name is empty; send both name parts."
+        "The given name or the family name is empty or a placeholder (such as FNU, LNU or "
+        "UNKNOWN); send both name parts."
     ),
     ReasonCode.ADDRESS_MISSING: (
         "No street address was given; send a house number and street with city and state or ZIP."
     ),
     ReasonCode.ADDRESS_PLACEHOLDER: (
-        "The address is a placeholder (such as UNKNOWN or FAILED TO PROVIDE), not an address; "
-        "send the subject's street address or withdraw the request."
+        "An address field holds a placeholder (such as UNKNOWN, N/A, FAILED TO PROVIDE or "
+        "00000), not an address; send the subject's street address or withdraw the request."
     ),
     ReasonCode.ADDRESS_ZIP_ONLY: (
         "Only a ZIP code was given; a ZIP code is not an address. Send the street address."
@@ -63,6 +64,17 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
     ReasonCode.ADDRESS_UNPARSEABLE: (
         "The street could not be read as a house number and street name (USPS Publication 28); "
         "correct it."
+    ),
+    ReasonCode.ADDRESS_MILITARY: (
+        "A military mail address (APO, FPO or DPO; state AA, AE or AP) routes mail to a unit, "
+        "not to a residence, and cannot corroborate where a person lives; send a street address."
+    ),
+    ReasonCode.ADDRESS_ZIP_UNKNOWN: (
+        "The ZIP code is not one the Postal Service has issued; correct it."
+    ),
+    ReasonCode.ADDRESS_ZIP_STATE_MISMATCH: (
+        "The ZIP code belongs to another state than the one given; correct the ZIP code or the "
+        "state."
     ),
     ReasonCode.ORDER_DATE_MISSING: "The date of the final order of removal is missing.",
     ReasonCode.ORDER_DATE_INVALID: (
@@ -86,10 +98,14 @@ SUBJECT_SENTENCES: dict[ReasonCode, str] = {
     ReasonCode.TIN_INVALID: (
         "The TIN is not a valid SSN or ITIN (9 digits, issuable ranges); correct or omit it."
     ),
-    ReasonCode.FIELD_MISSING: "A field the agreement requires is empty; the detail names it.",
+    ReasonCode.FIELD_MISSING: (
+        "A field the agreement requires is empty or holds a placeholder (such as N/A, NONE or "
+        "TBD); the detail names it."
+    ),
     ReasonCode.FIELD_MALFORMED: (
         "A field is malformed (bad date, state, ZIP, taxable period, control characters, "
-        "excessive length, or a subject_id of other than letters, digits, '.', '_' and '-'); "
+        "excessive length, a placeholder such as N/A in a field that may be left empty, or a "
+        "subject_id of other than letters, digits, '.', '_' and '-'); "
         "the detail names the field."
     ),
     ReasonCode.REREQUEST: (

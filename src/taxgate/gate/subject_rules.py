@@ -15,14 +15,14 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scourgify.address_constants import STATE_ABBREVIATIONS
 
 from taxgate.formats.codes import ReasonCode
 from taxgate.formats.records import IDENTIFIER_PATTERN
 from taxgate.formats.tables import columns
-from taxgate.gate.address import ZIP, AddressColumns, address_codes, placeholder_set, present
+from taxgate.gate.address import ZIP, AddressColumns, address_findings, present, state_codes
+from taxgate.gate.placeholders import ADDRESS_FIELDS, FieldPlaceholders
 from taxgate.gate.tin import valid_tins
-from taxgate.normalize.text import fold_array
+from taxgate.normalize.text import visible_array
 from taxgate.policy.model import Policy
 
 # A required field that is empty gets the code naming it; any other required field FIELD_MISSING.
@@ -36,12 +36,16 @@ MISSING_CODES: dict[str, ReasonCode] = {
     "taxable_periods": ReasonCode.TAXABLE_PERIODS_MISSING,
     "relevance": ReasonCode.RELEVANCE_MISSING,
 }
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b-\x1f\x7f]"
+# An optional field holding a placeholder is malformed with its own code where it has one.
+MALFORMED_CODES: dict[str, ReasonCode] = {"tin": ReasonCode.TIN_INVALID}
+# Fields echoed back and compared as sent: an invisible character would make "S-1" and
+# "S-1\u200b" two references that read the same, so there it is malformed, not folded away.
+EXACT_FIELDS = ("subject_id",)
+# Control characters other than tab and line breaks (C0, DEL and C1) are malformed anywhere.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 PERIODS = r"^\d{4}(?:[;,\s]+\d{4})*$"
 PERIOD_SEPARATOR = r"[;,\s]+"
-NAME_CHARACTER = r"[\p{L}\p{N}]"
-_STATES = pa.array(sorted(set(STATE_ABBREVIATIONS) | set(STATE_ABBREVIATIONS.values())))
 _EPOCH = date(1970, 1, 1)
 
 
@@ -83,34 +87,49 @@ class SubjectRules:
         self.policy = policy
         self.rules = policy.subject
         self.received_on = received_on
-        self.placeholders = placeholder_set(policy.address)
+        self.placeholders = FieldPlaceholders.from_policy(policy)
 
     def findings(self, subjects: pa.Table) -> list[Finding]:
-        """Every (code, field) rule with the rows failing it; duplicates are the caller's."""
-        col = {
+        """Every (code, field) rule with the rows failing it; duplicates are the caller's.
+
+        Rules read each value as a reader sees it (`visible`: invisible characters gone, every
+        space a space); only the control-character and length rules read the raw value.
+        """
+        raw = {
             name: subjects.column(name).combine_chunks().cast(pa.string())
             for name in columns("subjects")
         }
-        has = {name: present(values) for name, values in col.items()}
+        col = {name: visible_array(values) for name, values in raw.items()}
+        content = {name: present(values) for name, values in col.items()}
+        placeholder = {
+            name: self.placeholders.mask(name, values) & content[name]
+            for name, values in col.items()
+        }
+        # A field holding a placeholder holds no value: every later rule treats it as absent.
+        has = {name: content[name] & ~placeholder[name] for name in col}
         out: list[Finding] = []
 
         def add(code: ReasonCode, field: str, rows: np.ndarray) -> None:
             if rows.any():
                 out.append(Finding(code, field, rows))
 
-        for name, values in col.items():
+        for name, values in raw.items():
             bad = _mask(pc.match_substring_regex(values, CONTROL_CHARACTERS)) | _mask(
                 pc.greater(pc.utf8_length(values), self.rules.max_field_chars)
             )
-            add(ReasonCode.FIELD_MALFORMED, name, bad & has[name])
+            add(ReasonCode.FIELD_MALFORMED, name, bad & content[name])
+        for name in EXACT_FIELDS:
+            hidden = _mask(pc.not_equal(raw[name], col[name]))
+            add(ReasonCode.FIELD_MALFORMED, name, hidden & content[name])
         # An id is echoed into every CSV, ledger row and console line: only safe characters.
-        safe_id = _mask(pc.match_substring_regex(col["subject_id"], IDENTIFIER_PATTERN))
-        add(ReasonCode.FIELD_MALFORMED, "subject_id", has["subject_id"] & ~safe_id)
+        safe_id = _mask(pc.match_substring_regex(raw["subject_id"], IDENTIFIER_PATTERN))
+        add(ReasonCode.FIELD_MALFORMED, "subject_id", content["subject_id"] & ~safe_id)
         for name in self.rules.required:
-            missing = ~has[name]
-            if name in ("given_name", "family_name"):
-                missing |= ~_mask(pc.match_substring_regex(col[name], NAME_CHARACTER))
-            add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, missing)
+            if name not in ADDRESS_FIELDS:
+                add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, ~has[name])
+        for name, rows in placeholder.items():
+            if name not in self.rules.required and name not in ADDRESS_FIELDS:
+                add(MALFORMED_CODES.get(name, ReasonCode.FIELD_MALFORMED), name, rows)
 
         today = _day_number(self.received_on)
         ok, order = strict_dates(col["removal_order_date"])
@@ -132,14 +151,16 @@ class SubjectRules:
         add(ReasonCode.RELEVANCE_MISSING, "relevance", has["relevance"] & short)
 
         add(ReasonCode.TIN_INVALID, "tin", has["tin"] & ~valid_tins(col["tin"], self.policy.tin))
-        states = _mask(pc.is_in(fold_array(col["state"]), value_set=_STATES))
+        states = _mask(pc.is_valid(state_codes(col["state"])))
         add(ReasonCode.FIELD_MALFORMED, "state", has["state"] & ~states)
         zips = _mask(pc.match_substring_regex(pc.utf8_trim_whitespace(col["zip"]), ZIP))
         add(ReasonCode.FIELD_MALFORMED, "zip", has["zip"] & ~zips)
 
-        address = AddressColumns(col["street"], col["city"], col["state"], col["zip"])
-        for code, rows in address_codes(address, self.policy.address, self.placeholders).items():
-            add(code, "street", rows)
+        address = AddressColumns(
+            col["street"], col["city"], col["state"], col["zip"], unit=col["unit"]
+        )
+        for code, field, rows in address_findings(address, self.policy.address, self.placeholders):
+            add(code, field, rows)
         return out
 
     def _bad_periods(self, col: dict[str, pa.Array], has: dict[str, np.ndarray]) -> np.ndarray:

@@ -56,6 +56,9 @@ PLAIN_REST = re.compile(
     rf"(?: (?P<post>{_DIR}))?"
     rf"(?: (?:{_DESIG} (?P<unit>{_WORD}(?: {_WORD})?)|(?P<bare>{_BARE_UNIT})))?$"
 )
+# A Puerto Rican urbanization written before the house number ("URB LAS GLADIOLAS 150 CALLE A")
+# names the development, as a city names a town: the street is what follows it. On folded text.
+URBANIZATION_PREFIX = r"^(?:URB|URBANIZACION|URBANIZATION)(?: [A-Z][A-Z0-9]*)+ "
 HOUSE_NUMBER = re.compile(r"^(?P<number>[0-9]+[A-Z]?) (?P<rest>.+)$")
 _NUMBER_PATTERN = r"^[0-9]+[A-Z]? "
 
@@ -190,7 +193,7 @@ def street_columns(street: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Arr
     Works on the distinct lines, then on the distinct lines without their house numbers.
     """
     encoded = pc.dictionary_encode(as_array(street).cast(pa.string()))
-    folded = fold_array(encoded.dictionary)
+    folded = pc.replace_substring_regex(fold_array(encoded.dictionary), URBANIZATION_PREFIX, "")
     has_number = pc.match_substring_regex(folded, _NUMBER_PATTERN)
     number = pc.replace_substring_regex(
         pc.replace_substring_regex(folded, r" .*$", ""), r"^0+", "", max_replacements=1

@@ -19,6 +19,7 @@ from taxgate.normalize.columns import as_array, concat_lists, per_distinct
 from taxgate.normalize.names import family_parts, given_parts, middle_parts, suffix_of
 from taxgate.normalize.nicknames import canonical
 from taxgate.normalize.phonetic import phonetic_key
+from taxgate.normalize.text import visible_array
 
 Kind = Literal["filings", "subjects"]
 TOKENS = pa.list_(pa.string())
@@ -164,7 +165,7 @@ def _dates(values: pa.Array) -> pa.Array:
     elif pa.types.is_temporal(values.type):
         parsed = values.cast(pa.date32())
     else:
-        text = pc.utf8_trim_whitespace(_text(values))
+        text = pc.utf8_trim_whitespace(visible_array(_text(values)))
         stamps = pc.strptime(text, format=ISO_DATE, unit="s", error_is_null=True)
         parsed = pc.cast(stamps, pa.date32())
         round_trip = pc.equal(pc.strftime(stamps, format=ISO_DATE), text)

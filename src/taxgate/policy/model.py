@@ -45,6 +45,18 @@ class SubjectRules(_Section):
 class AddressRules(_Section):
     placeholders: list[str]
     allow_po_box: bool
+    allow_military: bool
+    military_states: list[str]
+    military_cities: list[str]
+
+
+class PlaceholderRules(_Section):
+    """Values that are not values (see [placeholders] in agreement.toml)."""
+
+    general: list[str] = Field(min_length=1)
+    names: list[str]
+    name_exceptions: list[str]
+    min_repeated_characters: int = Field(ge=2)
 
 
 class TinRules(_Section):
@@ -88,6 +100,7 @@ class Policy(_Section):
     signers: list[SignerRule] = Field(min_length=1)
     subject: SubjectRules
     address: AddressRules
+    placeholders: PlaceholderRules
     tin: TinRules
     disclosure: DisclosureRules
     decision: DecisionRules
