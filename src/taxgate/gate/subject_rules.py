@@ -123,7 +123,7 @@ class SubjectRules:
             add(ReasonCode.FIELD_MALFORMED, name, hidden & content[name])
         # An id is echoed into every CSV, ledger row and console line: only safe characters.
         safe_id = _mask(pc.match_substring_regex(raw["subject_id"], IDENTIFIER_PATTERN))
-        add(ReasonCode.FIELD_MALFORMED, "subject_id", content["subject_id"] & ~safe_id)
+        add(ReasonCode.FIELD_MALFORMED, "subject_id", has["subject_id"] & ~safe_id)
         for name in self.rules.required:
             if name not in ADDRESS_FIELDS:
                 add(MISSING_CODES.get(name, ReasonCode.FIELD_MISSING), name, ~has[name])
