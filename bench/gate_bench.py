@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from taxgate.formats.tables import read_table
+from taxgate.gate.receipt import receipt_time
 from taxgate.world.evaluate import score_gate
 
 RESULTS = Path(__file__).parent / "results"
@@ -31,14 +32,18 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-bench"))
     args = parser.parse_args()
 
-    world = args.work / f"world-{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}"
+    # `taxgate gate` counts every date rule from its own receipt clock: the batch is dated the
+    # day it is examined, so the world's ground truth (orders 89 or 90 days old) holds.
+    today = receipt_time().date().isoformat()
+    tag = f"{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}-{today}"
+    world = args.work / f"world-{tag}"
     taxgate = [sys.executable, "-m", "taxgate"]
     if not (world / "truth.csv").exists():
         started = time.perf_counter()
         subprocess.run(
             [*taxgate, "world", "--people", str(args.people), "--subjects", str(args.subjects),
              "--present-fraction", str(args.present_fraction), "--seed", str(args.seed),
-             "--out", str(world)],
+             "--batch-date", today, "--out", str(world)],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         print(f"world generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
