@@ -383,6 +383,23 @@ def test_a_five_digit_house_number_is_still_a_street(street: str) -> None:
     assert codes(street=street, city="San Antonio", state="TX", zip="78201") == set()
 
 
+@pytest.mark.parametrize(
+    ("street", "city", "state", "zip_code"),
+    [
+        # 15554 is a Pennsylvania ZIP whose city words hold WASHINGTON, and CT spells
+        # Connecticut: the 1.28M gate bench refused these streets as ZIP-and-city lines.
+        ("15554 Washington Ct", "Scurry", "TX", "75158"),
+        ("12120 Washington Ct", "Signal Hill", "CA", "90755"),
+        ("15554 Washington Ct", "Washington", "PA", None),
+        ("15554 W Washington Ct", "Preston Hollow", "NY", "12469"),
+    ],
+)
+def test_a_house_number_that_is_some_other_zip_is_still_a_street(
+    street: str, city: str, state: str, zip_code: str | None
+) -> None:
+    assert codes(street=street, city=city, state=state, zip=zip_code) == set()
+
+
 # ------------------------------------------------------------------ territories, military
 
 

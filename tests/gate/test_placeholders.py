@@ -40,6 +40,13 @@ def test_zip_codes_of_one_repeated_digit_are_left_to_the_zip_directory(policy) -
     assert lists.mask("investigation_id", values).tolist() == [True] * 4
 
 
+def test_units_of_one_repeated_digit_are_real_units(policy) -> None:
+    """The 1.28M gate bench refused apartments 111, 222 and 333 as placeholders."""
+    lists = FieldPlaceholders.from_policy(policy)
+    values = pa.array(["# 111", "222", "Apt 3333", "XXX", "0", "# 000"])
+    assert lists.mask("unit", values).tolist() == [False, False, False, True, True, True]
+
+
 def test_a_letter_with_a_digit_no_entry_holds_is_never_looked_up(policy) -> None:
     lists = FieldPlaceholders.from_policy(policy)
     assert lists.other.foreign_digits is not None and "1" in lists.other.foreign_digits

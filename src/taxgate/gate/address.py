@@ -124,16 +124,19 @@ class ZipDirectory:
     zip_state: pa.Array  # "ZIP5 STATE"
     military: pa.Array
     cities: dict[str, frozenset[str]]  # ZIP5 -> folded words of its city names
+    states: dict[str, frozenset[str]]  # ZIP5 -> the state codes it serves
 
 
 @lru_cache(maxsize=1)
 def zip_directory() -> ZipDirectory:
     rows = zipcodes.list_all()
     cities: dict[str, set[str]] = {}
+    states: dict[str, set[str]] = {}
     for z in rows:
         words = cities.setdefault(z["zip_code"], set())
         for name in [z["city"], *z.get("acceptable_cities", [])]:
             words.update(fold(name).split())
+        states.setdefault(z["zip_code"], set()).add(z["state"])
     return ZipDirectory(
         zip5=pa.array(sorted({z["zip_code"] for z in rows})),
         zip_state=pa.array(sorted({f"{z['zip_code']} {z['state']}" for z in rows})),
@@ -141,6 +144,7 @@ def zip_directory() -> ZipDirectory:
             sorted({z["zip_code"] for z in rows if z["zip_code_type"] == "MILITARY"})
         ),
         cities={k: frozenset(v) for k, v in cities.items()},
+        states={k: frozenset(v) for k, v in states.items()},
     )
 
 
@@ -154,25 +158,40 @@ def state_codes(values: pa.Array) -> pa.Array:
 _STATE_WORDS = frozenset(STATE_CODES) | {w for name in STATE_NAMES for w in name.split()}
 
 
+@lru_cache(maxsize=128)
+def _state_words(code: str) -> frozenset[str]:
+    """The words that can spell state `code` on a street line: its code and its names."""
+    return frozenset(
+        {code} | {w for name, c in STATE_NAMES.items() if c == code for w in name.split()}
+    )
+
+
 def _locality_only(street: str, city: str, state: str | None, zip5: str | None) -> str:
     """'zip' or 'city' when a street line holds nothing but a ZIP code, a city and a state
-    ('78201 SAN ANTONIO', 'SAN ANTONIO TX 78201'); '' when it holds anything else."""
+    ('78201 SAN ANTONIO', 'SAN ANTONIO TX 78201'); '' when it holds anything else.
+
+    Only the request's own locality counts: its ZIP (or, without one, a ZIP of its state) and
+    its state. A five-digit house number that happens to be some ZIP, before a street named
+    like that ZIP's city with a suffix that spells a state ('15554 WASHINGTON CT': CT is also
+    Connecticut), is a street.
+    """
     tokens = street.split()
     directory = zip_directory()
-    zips = [
-        t
-        for i, t in enumerate(tokens)
-        if len(t) in ZIP_TOKEN_LENGTHS
-        and t.isdigit()
-        and (t[:5] == zip5 or t[:5] in directory.cities)
-    ]
+
+    def is_zip(token: str) -> bool:
+        if len(token) not in ZIP_TOKEN_LENGTHS or not token.isdigit():
+            return False
+        if zip5:
+            return token[:5] == zip5
+        served = directory.states.get(token[:5], frozenset())
+        return bool(served) and (state is None or state in served)
+
+    zips = [t for t in tokens if is_zip(t)]
     if zips and tokens.index(zips[-1]) + 1 < len(tokens):
         after = tokens[tokens.index(zips[-1]) + 1]
         if len(after) == ZIP4_LENGTH and after.isdigit():
             zips.append(after)  # "78201-1234" folds to "78201 1234"
-    words = set(city.split()) | _STATE_WORDS
-    if state:
-        words.add(state)
+    words = set(city.split()) | (_state_words(state) if state else _STATE_WORDS)
     for z in zips:
         words |= directory.cities.get(z[:5], frozenset())
     rest = [t for t in tokens if t not in zips and t not in words]

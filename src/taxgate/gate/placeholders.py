@@ -24,7 +24,8 @@ from taxgate.policy.model import Policy
 
 NAME_FIELDS = ("given_name", "middle_name", "family_name")
 ADDRESS_FIELDS = ("street", "unit", "city", "state", "zip")
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALPHABET = _LETTERS + "0123456789"
 _ZEROS = r"^0+$"
 
 
@@ -69,7 +70,11 @@ class PlaceholderMatcher:
 
 
 def matcher(
-    entries: Iterable[str], exceptions: Iterable[str] = (), min_repeated: int | None = None
+    entries: Iterable[str],
+    exceptions: Iterable[str] = (),
+    min_repeated: int | None = None,
+    *,
+    repeated_digits: bool = True,
 ) -> PlaceholderMatcher:
     """A matcher for `entries` (as written in the policy). An exception is a real value that an
     entry's compact form would otherwise swallow ("NA", the surname, against "N/A"): it is taken
@@ -80,7 +85,8 @@ def matcher(
     spaced = _alternation(folded)
     repeated = None
     if min_repeated:
-        repeated = "^(?:" + "|".join(f"{c}{{{min_repeated},}}" for c in _ALPHABET) + ")$"
+        alphabet = _ALPHABET if repeated_digits else _LETTERS
+        repeated = "^(?:" + "|".join(f"{c}{{{min_repeated},}}" for c in alphabet) + ")$"
     entry_digits = {c for e in folded for c in e if c.isdigit()} | {"0"}
     foreign = "".join(sorted(set("0123456789") - entry_digits))
     return PlaceholderMatcher(
@@ -107,7 +113,9 @@ class FieldPlaceholders:
         address = [*general, *policy.address.placeholders]
         return cls(
             names=matcher([*general, *rules.names], rules.name_exceptions, repeat),
-            address=matcher(address, (), repeat),
+            # Units and house numbers repeat one digit for real (apartment 111, 2222 Main St):
+            # only letters repeated ("XXX") make an address field a placeholder.
+            address=matcher(address, (), repeat, repeated_digits=False),
             # Real ZIP codes repeat one digit (22222, 44444, 55555, 88888): the ZIP directory,
             # not the repetition rule, decides whether a ZIP exists.
             zip=matcher(address, (), None),
