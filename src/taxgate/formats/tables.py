@@ -311,7 +311,9 @@ def _jsonl_rows(data: bytes, path: Path, kind: str) -> list[dict[str, str | None
 def _parquet_columns(path: Path, kind: str) -> tuple[dict[str, pa.Array], int]:
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
+        table.validate(full=True)  # a string column or name that is not UTF-8 is refused here
+        table.column_names  # noqa: B018 (decodes the names)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         if isinstance(exc, FileNotFoundError | IsADirectoryError):
             raise
         raise FormatError(
