@@ -58,7 +58,11 @@ GATE_TESTS = [
     "tests/gate/test_blind.py",
     "tests/adversarial/test_fuzz_gate.py",
 ]
-DECIDE_TESTS = ["tests/decide/test_rules.py", "tests/decide/test_batch.py"]
+DECIDE_TESTS = [
+    "tests/decide/test_rules.py",
+    "tests/decide/test_households_mutants.py",
+    "tests/decide/test_batch.py",
+]
 LEDGER_TESTS = [
     "tests/ledger/test_merkle.py",
     "tests/ledger/test_checkpoint.py",
@@ -398,7 +402,13 @@ def _run_tests(copy: Path, tests: list[str], timeout: float) -> str:
         time.sleep(0.05)
 
 
-def run(modules: list[str], max_per_module: int, seed: int, timeout_factor: float) -> list[Tally]:
+def run(
+    modules: list[str],
+    max_per_module: int,
+    seed: int,
+    timeout_factor: float,
+    lines: frozenset[int] = frozenset(),
+) -> list[Tally]:
     tallies = []
     with tempfile.TemporaryDirectory(prefix="taxgate-mutants-") as folder:
         copy = Path(folder)
@@ -407,7 +417,7 @@ def run(modules: list[str], max_per_module: int, seed: int, timeout_factor: floa
             tests = TEST_MAP[module]
             target = copy / PACKAGE / module
             source = target.read_text(encoding="utf-8")
-            points = mutation_points(source)
+            points = [p for p in mutation_points(source) if not lines or p.line in lines]
             chosen = sorted(
                 random.Random(f"{seed}:{module}").sample(points, min(max_per_module, len(points))),
                 key=lambda p: p.index,
@@ -485,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a mutant's time limit: this many times the clean run, plus 30 s",
     )
     parser.add_argument("--out", type=Path, default=Path("mutation-survivors.json"))
+    parser.add_argument(
+        "--line", type=int, action="append", default=[], help="only mutants on this line"
+    )
     parser.add_argument("--list", action="store_true", help="count mutation points and stop")
     args = parser.parse_args(argv)
     modules = args.module or sorted(TEST_MAP)
@@ -496,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     # A terminated run still removes its copy of the tree (TemporaryDirectory's cleanup).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _warm()
-    tallies = run(modules, args.max_per_module, args.seed, args.timeout_factor)
+    tallies = run(
+        modules, args.max_per_module, args.seed, args.timeout_factor, frozenset(args.line)
+    )
     print(table(tallies))
     report = {
         "command": " ".join(["python", "bench/mutation_bench.py", *(argv or sys.argv[1:])]),
