@@ -105,7 +105,41 @@ TEST_MAP: dict[str, list[str]] = {
 _CHUNK = "HASH_CHUNK_BYTES = 1 << 20  # 1 MiB: steady memory for multi-gigabyte tables"
 _INDENT = 'text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)'
 _CHUNK_WHY = "the read size of file_sha256 changes its memory use, not the digest"
+_RUNNER = (
+    "a runner-up is never taxpayer 0: it is the one after a subject's best (taxpayers.py, "
+    "runner = top + 1), and where there is none the value is masked"
+)
+_NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
+    ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
+    ("decide/rules.py", "has_runner = runner >= 0", "0", "1"): _RUNNER,
+    (
+        "decide/rules.py",
+        "has_runner = taxpayers.runner >= 0",
+        "taxpayers.runner >= 0",
+        "taxpayers.runner > 0",
+    ): _RUNNER,
+    ("decide/rules.py", "has_runner = taxpayers.runner >= 0", "0", "1"): _RUNNER,
+    (
+        "decide/rules.py",
+        "runner_pair = pa.array(taxpayers.best[np.maximum(runner, 0)], mask=~has_runner)",
+        "0",
+        "1",
+    ): _RUNNER,
+    (
+        "decide/rules.py",
+        '"runner_up_weight": pa.array(taxpayers.weight[np.maximum(runner, 0)], mask=~has_runner),',
+        "0",
+        "1",
+    ): _RUNNER,
+    (
+        "decide/rules.py",
+        "runner_weight = np.where(has_runner, taxpayers.weight[np.maximum(taxpayers.runner, 0)], "
+        "0.0)",
+        "0",
+        "1",
+    ): _RUNNER,
+    ("decide/rules.py", "index = np.full(n, -1, dtype=np.int64)", "1", "2"): _NO_INDEX,
     ("formats/signing.py", _CHUNK, "1", "2"): _CHUNK_WHY,
     ("formats/signing.py", _CHUNK, "20", "21"): _CHUNK_WHY,
     ("formats/signing.py", _CHUNK, "20", "19"): _CHUNK_WHY,
