@@ -13,7 +13,9 @@ import pytest
 from taxgate.errors import FormatError
 from taxgate.formats.keys import new_key
 from taxgate.formats.manifest import RequestManifest, Signer
-from taxgate.formats.signing import sign_manifest
+from taxgate.formats.records import Subject
+from taxgate.formats.signing import sign_manifest, verify_manifest
+from taxgate.formats.tables import records_to_table, write_table
 
 DAY = date(2025, 8, 1)
 
@@ -80,3 +82,24 @@ def test_signing_a_manifest_whose_table_is_missing_names_the_field(tmp_path: Pat
     with pytest.raises(FormatError) as caught:
         sign_manifest(manifest, tmp_path / "manifest.json", private, record)
     assert caught.value.field == RequestManifest.file_field
+
+
+def test_a_table_that_cannot_be_read_is_a_problem_not_a_pass(tmp_path: Path, monkeypatch) -> None:
+    """An OSError while hashing the table (permissions, a failing disk) must not verify."""
+    private, record = new_key("Requesting Agency", "Pat", "Director", created_on=DAY, seed=b"m")
+    table = tmp_path / "subjects.csv"
+    write_table(records_to_table([Subject(subject_id="S-1")], "subjects"), table, "subjects")
+    path = tmp_path / "manifest.json"
+    signed = sign_manifest(RequestManifest.model_validate(_fields()), path, private, record)
+    keyring = {record.key_id: record}
+    assert verify_manifest(signed, path, keyring) == []
+
+    def refuse(self: Path, *args, **kwargs):
+        if self.name == table.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: refuse(self, "rb").read())
+    assert verify_manifest(signed, path, keyring) != []
