@@ -363,6 +363,7 @@ def _copy_tree(dest: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
     shutil.copytree(ROOT / "src", dest / "src", ignore=ignore)
     shutil.copytree(ROOT / "tests", dest / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "docs", dest / "docs", ignore=ignore)  # some tests read the docs
     shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
 
 
