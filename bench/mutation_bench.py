@@ -70,6 +70,7 @@ LEDGER_TESTS = [
     "tests/ledger/test_audit.py",
     "tests/ledger/test_checkpoint_rows.py",
     "tests/ledger/test_audit_report.py",
+    "tests/ledger/test_audit_bodies.py",
 ]
 SIGNING_TESTS = [
     "tests/formats/test_signing.py",
@@ -114,6 +115,8 @@ _FAST_PATH = (
     "_flat only picks the fast writer of the same RFC 8785 text; the reference writer gives the "
     "same bytes"
 )
+_SAFE = "-MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER for v in value.values() if type(v) is int"
+_SAFE_RANGE = "-MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER"
 _NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
