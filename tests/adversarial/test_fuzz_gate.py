@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,8 +108,13 @@ def field(name: str) -> st.SearchStrategy[str | None]:
 rows = st.fixed_dictionaries({name: field(name) for name in columns("subjects")})
 
 
+# ASCII white space only: a field of Unicode spaces or invisible characters alone is the
+# invisible-characters change's (see test_a_required_field_of_invisible_characters_is_missing).
+BLANK = re.compile(r"[^\t\n\f\r ]")
+
+
 def _present(value: str | None) -> bool:
-    return value is not None and bool(value.strip())
+    return value is not None and BLANK.search(value) is not None
 
 
 def _day(value: str | None) -> date | None:
@@ -255,3 +261,15 @@ def test_run_gate_on_a_signed_batch_of_random_rows(batch, suffix) -> None:
 def _rows(result) -> list[tuple]:
     subjects = result.subjects
     return list(zip(*(subjects.column(n).to_pylist() for n in columns("subjects")), strict=True))
+
+
+INVISIBLE = ["\u00a0", "\u2003", "\u3000", "\u200b", "\ufeff", "\u00a0\u200b "]
+
+
+@pytest.mark.xfail(strict=True, reason="fixed by the invisible-characters change")
+@pytest.mark.parametrize("name", ["subject_id", "removal_order_case", "investigation_id"])
+@pytest.mark.parametrize("blank", INVISIBLE, ids=[ascii(b) for b in INVISIBLE])
+def test_a_required_field_of_invisible_characters_is_missing(name: str, blank: str) -> None:
+    """Found by the fuzzing above: a no-break space alone passed as a subject_id."""
+    verdicts, _ = check_subjects(_table([{**VALID, name: blank}]), POLICY, BATCH_DATE)
+    assert verdicts.column("proceed").to_pylist() == [False]
