@@ -11,14 +11,14 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from taxgate.errors import FormatError
+from taxgate.errors import FormatError, TaxgateError
 from taxgate.formats.keys import load_keyring, new_key
 from taxgate.ledger import audit
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.checkpoint import MAX_SIGNATURES, parse_note, sign_note
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import append_events
-from taxgate.ledger.log import make_checkpoint
+from taxgate.ledger.log import ledger_origin, make_checkpoint
 from tests.ledger.test_events import AT, sample_events
 
 SIZE, STEP = 40, 10
@@ -72,3 +72,20 @@ def test_a_note_with_too_many_signature_lines_is_refused() -> None:
     assert len(parse_note(body + "\n" + line * MAX_SIGNATURES)[1]) == MAX_SIGNATURES
     with pytest.raises(FormatError):
         parse_note(body + "\n" + line * (MAX_SIGNATURES + 1))
+
+
+def test_a_key_naming_no_agency_cannot_name_a_log() -> None:
+    record = new_key("", "Dana", "Officer", created_on=date(2025, 8, 1), seed=b"no-agency")[1]
+    with pytest.raises(TaxgateError):
+        ledger_origin(record)
+
+
+def test_a_second_checkpoint_of_the_same_size_returns_the_first(
+    engine: Engine, disclosing_key
+) -> None:
+    key_path, _ = disclosing_key
+    with engine.begin() as conn:
+        append_events(conn, sample_events(3, "B-1"), AT)
+    first = make_checkpoint(engine, key_path, now=AT)
+    again = make_checkpoint(engine, key_path, now=AT.replace(year=AT.year + 1))
+    assert again[1] == first[1]
