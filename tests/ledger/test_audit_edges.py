@@ -18,7 +18,7 @@ from taxgate.ledger.audit import verify_log
 from taxgate.ledger.checkpoint import MAX_SIGNATURES, parse_note, sign_note
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import append_events
-from taxgate.ledger.log import ledger_origin, make_checkpoint
+from taxgate.ledger.log import ledger_origin, make_checkpoint, prove_consistency, prove_inclusion
 from tests.ledger.test_events import AT, sample_events
 
 SIZE, STEP = 40, 10
@@ -89,3 +89,17 @@ def test_a_second_checkpoint_of_the_same_size_returns_the_first(
     first = make_checkpoint(engine, key_path, now=AT)
     again = make_checkpoint(engine, key_path, now=AT.replace(year=AT.year + 1))
     assert again[1] == first[1]
+
+
+def test_proofs_outside_the_tree_are_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        append_events(conn, sample_events(5, "B-1"), AT)
+    with engine.connect() as conn:
+        assert prove_inclusion(conn, 4, 5) is not None
+        for seq, size in ((5, 5), (4, 4), (0, 0)):
+            with pytest.raises(TaxgateError):
+                prove_inclusion(conn, seq, size)
+        assert prove_consistency(conn, 0, 5) is not None
+        for old, new in ((-1, 5), (6, 5), (3, 2)):
+            with pytest.raises(TaxgateError):
+                prove_consistency(conn, old, new)
