@@ -6,7 +6,11 @@ import pytest
 
 from taxgate.formats.codes import ReasonCode
 from taxgate.gate.address import address_problems
+from taxgate.gate.history import MemoryHistory
+from taxgate.gate.reasons import BatchReason
+from taxgate.gate.run import run_gate
 from taxgate.policy import load_policy
+from tests.support import valid_row
 
 RULES = load_policy().address
 
@@ -17,3 +21,18 @@ def test_a_street_usaddress_cannot_label_is_unparseable_not_accepted(street: str
     codes = address_problems(street, "Austin", "TX", "78701", RULES)
     assert codes, street
     assert ReasonCode.ADDRESS_UNPARSEABLE in codes
+
+
+def test_a_batch_of_exactly_the_largest_size_is_allowed(make_batch, keyring, policy) -> None:
+    limit = 2
+    small = policy.model_copy(
+        update={"batch": policy.batch.model_copy(update={"max_subjects": limit})}
+    )
+    rows = [valid_row(subject_id=f"S-{i}") for i in range(limit + 1)]
+
+    def reasons(path) -> list[BatchReason]:
+        result = run_gate(path, keyring, small, MemoryHistory(), b"s", remember=False)
+        return [reason for reason, _ in result.batch.problems]
+
+    assert reasons(make_batch(rows[:limit], name="at-limit")) == []
+    assert BatchReason.BATCH_TOO_LARGE in reasons(make_batch(rows, name="over-limit"))
