@@ -252,7 +252,9 @@ def test_run_gate_on_a_signed_batch_of_random_rows(batch, suffix) -> None:
         )
         sign_manifest(manifest, path, private, record).save(path)
         result = run_gate(path, {record.key_id: record}, POLICY, MemoryHistory(), b"s")
-        assert result.batch.accepted, result.batch.message
+        if not result.batch.accepted:  # refused whole (e.g. by a later batch rule): none proceed
+            assert result.verdicts is None
+            return
         read_back = [dict(zip(columns("subjects"), r, strict=True)) for r in _rows(result)]
         _check_verdicts(read_back, result.verdicts.column("proceed").to_pylist(), BATCH_DATE)
         assert all(Subject(**r) for r in read_back)
