@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from taxgate.formats.codes import ReasonCode
 from taxgate.gate.address import address_problems
-from taxgate.gate.history import MemoryHistory
+from taxgate.gate.history import MemoryHistory, ReceivedBatch
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import run_gate
 from taxgate.policy import load_policy
@@ -36,3 +38,12 @@ def test_a_batch_of_exactly_the_largest_size_is_allowed(make_batch, keyring, pol
 
     assert reasons(make_batch(rows[:limit], name="at-limit")) == []
     assert BatchReason.BATCH_TOO_LARGE in reasons(make_batch(rows, name="over-limit"))
+
+
+def test_the_memory_counts_a_person_asked_on_the_first_day_of_the_window() -> None:
+    history = MemoryHistory()
+    day = date(2025, 8, 1)
+    history.remember(ReceivedBatch("B-1", "0" * 64, day), {"k"}, day)
+    assert history.asked_since({"k", "other"}, day) == {"k"}
+    assert history.asked_since({"k"}, day + timedelta(days=1)) == set()
+    assert history.asked_since({"k"}, day - timedelta(days=1)) == {"k"}
