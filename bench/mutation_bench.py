@@ -132,6 +132,8 @@ _SHORTCUT = (
     "rest the same way (address.py's docstring)"
 )
 _PROGRESS = "if progress is not None and tree.size % PROGRESS_EVERY == 0:"
+_PROGRESS_ALIAS = "Progress = Callable[[int, int], None]  # (events read, events in the log)"
+_ALIAS = "a type alias: nothing at run time reads it"
 _NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
@@ -167,14 +169,16 @@ EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("gate/address.py", _SUFS, _SUFS_SET, _SUFS_SET.replace(" | ", " & ")): _SHORTCUT,
     (
         "ledger/checkpoint.py",
-        "if len(signature.signature) != ED25519_SIGNATURE_SIZE:",
+        "raise InvalidSignature",
         "raise InvalidSignature",
         "pass",
-    ): ("Ed25519 verify itself rejects a signature of the wrong length with InvalidSignature"),
+    ): "Ed25519 verify itself rejects a signature of the wrong length with InvalidSignature",
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "1", "2"): "a cache size, not a result",
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "1", "0"): "a cache size, not a result",
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "18", "19"): "a cache size, not a result",
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "18", "17"): "a cache size, not a result",
+    ("gate/run.py", "Progress = Callable[[int, int], None]", "[int, int]", "[int]"): _ALIAS,
+    ("ledger/audit.py", _PROGRESS_ALIAS, "[int, int]", "[int]"): _ALIAS,
     ("ledger/audit.py", _PROGRESS, "0", "1"): (
         "progress at 1, 11, 21, ... events instead of 10, 20, ...: the same cadence"
     ),
