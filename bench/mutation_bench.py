@@ -134,6 +134,8 @@ _SHORTCUT = (
 _PROGRESS = "if progress is not None and tree.size % PROGRESS_EVERY == 0:"
 _PROGRESS_ALIAS = "Progress = Callable[[int, int], None]  # (events read, events in the log)"
 _ALIAS = "a type alias: nothing at run time reads it"
+_RANGE = "for start in range(0, max(n, 1), CHUNK_ROWS):"
+_CHUNK_ROWS = "rows examined per step pace memory and progress; the verdicts are the same"
 _NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
@@ -178,6 +180,21 @@ EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "18", "19"): "a cache size, not a result",
     ("gate/address.py", "@lru_cache(maxsize=1 << 18)", "18", "17"): "a cache size, not a result",
     ("gate/run.py", "Progress = Callable[[int, int], None]", "[int, int]", "[int]"): _ALIAS,
+    ("gate/run.py", "CHUNK_ROWS = 100_000", "100000", "100001"): _CHUNK_ROWS,
+    ("gate/run.py", "CHUNK_ROWS = 100_000", "100000", "99999"): _CHUNK_ROWS,
+    ("gate/run.py", _RANGE, "1", "2"): "a batch of 0 or 1 rows is examined in one step either way",
+    (
+        "gate/run.py",
+        _RANGE,
+        "1",
+        "0",
+    ): "an empty batch has no verdicts either way (only its one progress call is lost)",
+    (
+        "gate/run.py",
+        "if sid and counts[sid] > 1:",
+        "sid and counts[sid] > 1",
+        "sid or counts[sid] > 1",
+    ): "counts holds no empty id, so an empty sid counts 0 either way",
     ("ledger/audit.py", _PROGRESS_ALIAS, "[int, int]", "[int]"): _ALIAS,
     ("ledger/audit.py", _PROGRESS, "0", "1"): (
         "progress at 1, 11, 21, ... events instead of 10, 20, ...: the same cadence"
