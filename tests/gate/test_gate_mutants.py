@@ -11,6 +11,7 @@ from taxgate.gate.address import address_problems
 from taxgate.gate.history import MemoryHistory, ReceivedBatch
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import run_gate
+from taxgate.gate.tin import tin_is_valid
 from taxgate.policy import load_policy
 from tests.support import valid_row
 
@@ -47,3 +48,12 @@ def test_the_memory_counts_a_person_asked_on_the_first_day_of_the_window() -> No
     assert history.asked_since({"k", "other"}, day) == {"k"}
     assert history.asked_since({"k"}, day + timedelta(days=1)) == set()
     assert history.asked_since({"k"}, day - timedelta(days=1)) == {"k"}
+
+
+@pytest.mark.parametrize(
+    ("tin", "valid"),
+    [("123-45-6789", True), ("123-45-0000", False), ("123-00-6789", False),
+     ("000-45-6789", False), ("123-45-0001", True), ("123-45-1000", True)],
+)  # fmt: skip
+def test_ssn_area_group_and_serial_are_each_checked(tin: str, valid: bool) -> None:
+    assert tin_is_valid(tin, load_policy().tin) is valid
