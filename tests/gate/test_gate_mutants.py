@@ -7,13 +7,15 @@ from datetime import date, timedelta
 import pytest
 
 from taxgate.formats.codes import ReasonCode
+from taxgate.formats.records import Subject
+from taxgate.formats.tables import records_to_table
 from taxgate.gate.address import address_problems
 from taxgate.gate.history import MemoryHistory, ReceivedBatch
 from taxgate.gate.reasons import BatchReason
-from taxgate.gate.run import run_gate
+from taxgate.gate.run import check_subjects, run_gate
 from taxgate.gate.tin import tin_is_valid
 from taxgate.policy import load_policy
-from tests.support import valid_row
+from tests.support import BATCH_DATE, valid_row
 
 RULES = load_policy().address
 
@@ -57,3 +59,10 @@ def test_the_memory_counts_a_person_asked_on_the_first_day_of_the_window() -> No
 )  # fmt: skip
 def test_ssn_area_group_and_serial_are_each_checked(tin: str, valid: bool) -> None:
     assert tin_is_valid(tin, load_policy().tin) is valid
+
+
+def test_subjects_checked_with_a_secret_but_no_memory_are_judged_alone() -> None:
+    table = records_to_table([Subject(**valid_row())], "subjects")
+    verdicts, keys = check_subjects(table, load_policy(), BATCH_DATE, secret=b"secret")
+    assert verdicts.column("proceed").to_pylist() == [True]
+    assert len(keys) == 1 and keys[0]
