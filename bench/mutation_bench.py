@@ -138,6 +138,7 @@ _RANGE = "for start in range(0, max(n, 1), CHUNK_ROWS):"
 _CHUNK_ROWS = "rows examined per step pace memory and progress; the verdicts are the same"
 _DAYS = "days = pc.fill_null(pc.cast(pc.cast(parsed, pa.date32()), pa.int32()), 0)"
 _UNPARSED = "the day number of a date that did not parse is never read: the row is invalid already"
+_NONE = "if self.subjects is None or self.verdicts is None:"
 _NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
@@ -184,6 +185,15 @@ EQUIVALENT: dict[tuple[str, str, str, str], str] = {
     ("gate/run.py", "Progress = Callable[[int, int], None]", "[int, int]", "[int]"): _ALIAS,
     ("gate/subject_rules.py", _DAYS, "0", "-1"): _UNPARSED,
     ("gate/subject_rules.py", _DAYS, "0", "1"): _UNPARSED,
+    ("gate/tin.py", "return bool(valid_tins(pa.array([tin], pa.string()), rules)[0])", "0", "-1"): (
+        "the first and the last of a one-element array are the same"
+    ),
+    (
+        "gate/verdicts.py",
+        _NONE,
+        "self.subjects is None or self.verdicts is None",
+        "self.subjects is None and self.verdicts is None",
+    ): ("a result has both subjects and verdicts or neither (run_gate)"),
     ("gate/run.py", "CHUNK_ROWS = 100_000", "100000", "100001"): _CHUNK_ROWS,
     ("gate/run.py", "CHUNK_ROWS = 100_000", "100000", "99999"): _CHUNK_ROWS,
     ("gate/run.py", _RANGE, "1", "2"): "a batch of 0 or 1 rows is examined in one step either way",

@@ -66,3 +66,23 @@ def test_subjects_checked_with_a_secret_but_no_memory_are_judged_alone() -> None
     verdicts, keys = check_subjects(table, load_policy(), BATCH_DATE, secret=b"secret")
     assert verdicts.column("proceed").to_pylist() == [True]
     assert len(keys) == 1 and keys[0]
+
+
+VERDICT_COLUMNS = [
+    "row", "subject_id", "proceed", "reason_codes", "fields", "detail", "policy_version",
+    "policy_sha256",
+]  # fmt: skip
+
+
+def test_verdicts_carry_every_column_the_ledger_and_the_cli_read() -> None:
+    table = records_to_table([Subject(**valid_row()), Subject(**valid_row(zip="1"))], "subjects")
+    verdicts, _ = check_subjects(table, load_policy(), BATCH_DATE)
+    assert set(VERDICT_COLUMNS) <= set(verdicts.column_names)
+    assert verdicts.column("detail").to_pylist()[1]
+    assert verdicts.column("fields").to_pylist()[1]
+
+
+def test_a_refused_batch_lets_no_subject_proceed(make_batch, policy) -> None:
+    result = run_gate(make_batch([valid_row()]), {}, policy, MemoryHistory(), b"s")
+    assert not result.batch.accepted
+    assert result.proceeding().num_rows == 0
