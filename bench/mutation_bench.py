@@ -141,6 +141,18 @@ _UNPARSED = "the day number of a date that did not parse is never read: the row 
 _NONE = "if self.subjects is None or self.verdicts is None:"
 _NO_INDEX = "any negative index marks a subject without candidates (index < 0)"
 EQUIVALENT: dict[tuple[str, str, str, str], str] = {
+    (
+        "ledger/audit.py",
+        _SAFE,
+        _SAFE_RANGE,
+        "-MAX_SAFE_INTEGER < v <= MAX_SAFE_INTEGER",
+    ): _FAST_PATH,
+    (
+        "ledger/audit.py",
+        _SAFE,
+        _SAFE_RANGE,
+        "-MAX_SAFE_INTEGER <= v < MAX_SAFE_INTEGER",
+    ): _FAST_PATH,
     ("decide/rules.py", "has_runner = runner >= 0", "runner >= 0", "runner > 0"): _RUNNER,
     ("decide/rules.py", "has_runner = runner >= 0", "0", "1"): _RUNNER,
     (
