@@ -329,7 +329,9 @@ def _parquet_columns(
 ) -> tuple[dict[str, pa.Array], int]:
     try:
         table = pq.read_table(source)
-    except (pa.ArrowException, OSError) as exc:
+        table.validate(full=True)  # a string column or name that is not UTF-8 is refused here
+        table.column_names  # noqa: B018 (decodes the names)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         if isinstance(exc, FileNotFoundError | IsADirectoryError):
             raise
         raise FormatError(
