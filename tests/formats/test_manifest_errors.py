@@ -5,6 +5,7 @@ the file and field: the gaps the mutation run (bench/mutation_bench.py) found in
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -94,12 +95,12 @@ def test_a_table_that_cannot_be_read_is_a_problem_not_a_pass(tmp_path: Path, mon
     keyring = {record.key_id: record}
     assert verify_manifest(signed, path, keyring) == []
 
-    def refuse(self: Path, *args, **kwargs):
-        if self.name == table.name:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    real_open = os.open
 
-    real_open = Path.open
-    monkeypatch.setattr(Path, "open", refuse)
-    monkeypatch.setattr(Path, "read_bytes", lambda self: refuse(self, "rb").read())
+    def refuse(path, flags, *args, **kwargs):
+        if Path(path).name == table.name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     assert verify_manifest(signed, path, keyring) != []

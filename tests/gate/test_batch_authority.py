@@ -15,7 +15,7 @@ from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import run_gate
 from taxgate.normalize.text import fold
 from taxgate.policy import load_policy
-from tests.support import BATCH_DATE, valid_row
+from tests.support import BATCH_DATE, RECEIVED_AT, valid_row
 
 SECRET = b"batch-authority"
 # Wording 26 U.S.C. 6103(i)(2)(B) requires the request to attest; the policy may add, not drop.
@@ -25,7 +25,9 @@ PHRASES = POLICY.batch.attestation_phrases
 
 
 def _problems(path, keyring, policy) -> list[BatchReason]:
-    result = run_gate(path, keyring, policy, MemoryHistory(), SECRET, remember=False)
+    result = run_gate(
+        path, keyring, policy, MemoryHistory(), SECRET, remember=False, received_at=RECEIVED_AT
+    )
     return [reason for reason, _ in result.batch.problems] if not result.batch.accepted else []
 
 

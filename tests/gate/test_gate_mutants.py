@@ -15,7 +15,7 @@ from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import check_subjects, run_gate
 from taxgate.gate.tin import tin_is_valid
 from taxgate.policy import load_policy
-from tests.support import BATCH_DATE, valid_row
+from tests.support import BATCH_DATE, RECEIVED_AT, valid_row
 
 RULES = load_policy().address
 
@@ -36,7 +36,9 @@ def test_a_batch_of_exactly_the_largest_size_is_allowed(make_batch, keyring, pol
     rows = [valid_row(subject_id=f"S-{i}") for i in range(limit + 1)]
 
     def reasons(path) -> list[BatchReason]:
-        result = run_gate(path, keyring, small, MemoryHistory(), b"s", remember=False)
+        result = run_gate(
+            path, keyring, small, MemoryHistory(), b"s", remember=False, received_at=RECEIVED_AT
+        )
         return [reason for reason, _ in result.batch.problems]
 
     assert reasons(make_batch(rows[:limit], name="at-limit")) == []
@@ -83,6 +85,8 @@ def test_verdicts_carry_every_column_the_ledger_and_the_cli_read() -> None:
 
 
 def test_a_refused_batch_lets_no_subject_proceed(make_batch, policy) -> None:
-    result = run_gate(make_batch([valid_row()]), {}, policy, MemoryHistory(), b"s")
+    result = run_gate(
+        make_batch([valid_row()]), {}, policy, MemoryHistory(), b"s", received_at=RECEIVED_AT
+    )
     assert not result.batch.accepted
     assert result.proceeding().num_rows == 0

@@ -143,9 +143,17 @@ def test_a_placeholder_with_a_zip_or_a_house_number_is_still_refused(word: str) 
 
 def test_dropping_an_entry_from_the_policy_lets_it_through() -> None:
     """The test above is only worth something if the policy list is what refuses the word."""
-    rules = POLICY.address
-    kept = [p for p in rules.placeholders if p.upper() != "REFUSED"]
-    lax = POLICY.model_copy(update={"address": rules.model_copy(update={"placeholders": kept})})
+    address, lists = POLICY.address, POLICY.placeholders
+    lax = POLICY.model_copy(
+        update={
+            "address": address.model_copy(
+                update={"placeholders": [p for p in address.placeholders if p.upper() != "REFUSED"]}
+            ),
+            "placeholders": lists.model_copy(
+                update={"general": [p for p in lists.general if p.upper() != "REFUSED"]}
+            ),
+        }
+    )
     row = valid_row(city="REFUSED")
     assert "ADDRESS_PLACEHOLDER" in reasons(row)
     assert "ADDRESS_PLACEHOLDER" not in reasons(row, lax)
