@@ -27,6 +27,7 @@ from taxgate.ledger import schema as t
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import EventKind
+from taxgate.ledger.rows_audit import read_secret
 
 CHUNK = "100"  # subjects per match chunk: the small world's batch takes several chunks
 pytestmark = pytest.mark.slow
@@ -127,9 +128,10 @@ def test_a_batch_killed_at_any_point_finishes_once_and_verifies(
     assert sum(r["outcome"] == "CONFIRMED" for r in responses.to_pylist()) == confirmed
 
     engine = open_ledger(database_url)
-    report = verify_log(engine, load_keyring(world_dir / "keys"))
+    report = verify_log(engine, load_keyring(world_dir / "keys"), secret=read_secret(home))
     engine.dispose()
     assert report.ok, report
+    assert report.rows is not None and report.rows.keyed_checked  # every table row, keyed too
 
 
 def test_the_same_manifest_again_returns_the_recorded_result(

@@ -16,6 +16,7 @@ from taxgate.ledger import merkle
 from taxgate.ledger.audit import AuditReport, verify_log
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.log import make_checkpoint, prove_inclusion
+from taxgate.ledger.rows_audit import read_secret, rows_line
 
 ledger_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 
@@ -108,6 +109,7 @@ def print_audit(report: AuditReport, keyring_dir: Path) -> None:
         ("checkpoints", report.checkpoints_checked),
         ("since", kept),
         ("keyring", keyring_dir),
+        ("tables", rows_line(report.rows)),
     )
     for failure in report.failures[:SHOWN_FAILURES]:
         console.print(f"[bold red]FAIL[/] {failure.message}", highlight=False, soft_wrap=True)
@@ -115,10 +117,14 @@ def print_audit(report: AuditReport, keyring_dir: Path) -> None:
     if hidden > 0 or report.unlisted_failures:
         console.print(f"... and {max(hidden, 0) + report.unlisted_failures} more failures")
     if report.ok:
-        console.print("[bold green]verified[/]: every event, checkpoint and proof checks out")
+        console.print(
+            "[bold green]verified[/]: every event, checkpoint, proof and table row checks out"
+        )
     else:
         total = len(report.failures) + report.unlisted_failures
-        console.print(f"[bold red]{total} failure(s)[/]: the log is not as it was signed")
+        console.print(
+            f"[bold red]{total} failure(s)[/]: the ledger is not as it was logged and signed"
+        )
 
 
 @ledger_app.command("verify")
@@ -158,6 +164,7 @@ def verify_command(
                 keys,
                 kept,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                secret=read_secret(home or get_settings().home),
             )
     finally:
         engine.dispose()

@@ -24,6 +24,7 @@ from taxgate.ledger import merkle
 from taxgate.ledger.checkpoint import Checkpoint, key_hash, parse_checkpoint, verify_checkpoint
 from taxgate.ledger.events import MAX_SAFE_INTEGER, canonical_text
 from taxgate.ledger.log import FETCH_CHUNK, driver_rows
+from taxgate.ledger.rows_audit import RowsSummary, audit_rows
 from taxgate.ledger.schema import checkpoints, log_events
 
 MAX_LISTED_FAILURES = 10_000  # beyond this many, a report only counts them: memory stays flat
@@ -56,6 +57,7 @@ class AuditReport:
     since_size: int | None = None
     failures: list[Failure] = field(default_factory=list)
     unlisted_failures: int = 0  # failures beyond MAX_LISTED_FAILURES, counted only
+    rows: RowsSummary | None = None  # the tables checked against the log (rows_audit)
 
     @property
     def ok(self) -> bool:
@@ -312,11 +314,15 @@ def verify_log(
     since: str | None = None,
     *,
     progress: Progress | None = None,
+    secret: bytes | None = None,
+    rows: bool = True,
 ) -> AuditReport:
-    """Rebuild the log from its bodies and check it, every checkpoint, and `since` if given.
+    """Rebuild the log from its bodies and check it, every checkpoint, and `since` if given;
+    then (unless `rows` is False) every stored table row against its event.
 
     `since` is the text of a signed checkpoint the auditor kept earlier; `progress` is called
-    with (events read, events in the log) as the rebuild goes.
+    with (events read, events in the log) as the rebuild goes; `secret` (the disclosing
+    agency's HMAC key) lets the row audit recompute keyed fields too.
     """
     report = AuditReport()
     with engine.connect() as conn:
@@ -344,4 +350,6 @@ def verify_log(
     _check_heads(heads, roots, tree, report)
     if kept is not None:
         _check_since(kept, tree, report)
+    if rows:
+        report.rows = audit_rows(engine, report, secret)
     return report

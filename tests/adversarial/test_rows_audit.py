@@ -1,0 +1,472 @@
+"""The audit sees the tables, not only the log: every direct edit of a stored row is caught.
+
+Each test builds the same ledger (two released batches with a review, a refusal, the gate's
+memory, a recall and its acknowledgement, a purge of an old batch, a signed checkpoint the
+auditor keeps), then does what a DBA could: drops the append-only triggers and edits, inserts,
+deletes or swaps rows with plain SQL. `verify_log` (behind `taxgate ledger verify`) must name
+the table, the row, the field and both values, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, select, text
+
+from taxgate.formats.keys import load_keyring
+from taxgate.gate.history import ReceivedBatch
+from taxgate.gate.reasons import BatchReason
+from taxgate.gate.verdicts import BatchVerdict
+from taxgate.ledger import merkle
+from taxgate.ledger import schema as t
+from taxgate.ledger.audit import AuditReport, verify_log
+from taxgate.ledger.database import open_ledger
+from taxgate.ledger.gate_history import remember_in
+from taxgate.ledger.log import make_checkpoint
+from taxgate.ledger.purge import purge
+from taxgate.ledger.recall import acknowledge, issue_recall, plan_recall
+from taxgate.ledger.recorder import record_refusal
+from taxgate.ledger.rows_audit import disagreements
+from tests.ledger.seed import AT, HASH, SECRET, rejected, seed_batch, subject
+
+LATER = AT + timedelta(days=1)
+OLD = datetime(2023, 6, 1, 12, 0, tzinfo=UTC)
+PURGED_AT = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
+ISSUED = datetime(2025, 9, 1, 9, 30, tzinfo=UTC)
+ACKNOWLEDGED = datetime(2025, 9, 3, 15, 0, tzinfo=UTC)
+PO_BOX = "PO Box 123"
+REFUSED_SHA = "7" * 64
+
+
+@dataclass
+class Ledger:
+    engine: Engine
+    keyring: dict
+    kept: str  # the checkpoint the auditor kept, signed after everything was recorded
+
+    def audit(self, secret: bytes | None = SECRET) -> AuditReport:
+        return verify_log(self.engine, self.keyring, self.kept, secret=secret)
+
+    def failures(self, secret: bytes | None = SECRET) -> list[str]:
+        return [f.message for f in self.audit(secret).failures]
+
+    def tamper(self, *statements: str) -> None:
+        with self.engine.begin() as conn:
+            unlock(conn)
+            for sql in statements:
+                conn.execute(text(sql))
+
+    def seq(self, key: str) -> int:
+        with self.engine.connect() as conn:
+            query = select(t.log_events.c.seq).where(t.log_events.c.event_key == key)
+            return conn.execute(query).scalar_one()
+
+    def one(self, sql: str) -> object:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+
+
+def unlock(conn: Connection) -> None:
+    """What a DBA does first: switch off the append-only triggers of every table."""
+    for table in t.APPEND_ONLY_TABLES:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+
+
+def _refusal() -> BatchVerdict:
+    return BatchVerdict(
+        batch_id="B-FORGED", manifest_sha256=REFUSED_SHA, accepted=False,
+        policy_version="2025.2", policy_sha256=HASH, reason=BatchReason.SIGNATURE_INVALID,
+        message="the signature does not verify",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def ledger(database_url: str, disclosing_key, tmp_path: Path, policy) -> Iterator[Ledger]:
+    key_path, keyring_dir = disclosing_key
+    engine = open_ledger(database_url)
+    seed_batch(engine, "B-OLD", [subject(1), subject(2)], received_at=OLD,
+               batch_date=OLD.date())  # fmt: skip
+    purge(engine, date(2024, 8, 1), policy, PURGED_AT)
+    seed_batch(
+        engine,
+        "B-1",
+        [
+            subject(1),
+            subject(2, outcome="REVIEW", probability=0.9, review="CONFIRMED"),
+            rejected(3, "RELEVANCE_MISSING", relevance=None),
+            subject(4, outcome="NOT_CONFIRMED", probability=0.2),
+            subject(5, street=PO_BOX, unit=None),
+        ],
+    )
+    seed_batch(engine, "B-2", [subject(1, probability=0.995), subject(2)], received_at=LATER)
+    with engine.begin() as conn:
+        for batch_id, at in (("B-1", AT), ("B-2", LATER)):
+            received = ReceivedBatch(batch_id, HASH, at.date())
+            remember_in(conn, received, {"a" * 64, "b" * 64}, at.date(), at)
+    record_refusal(engine, _refusal(), LATER)
+    plan = plan_recall(engine, policy).save(tmp_path / "plan.json")  # recalls the PO box
+    notice = issue_recall(engine, plan, key_path, tmp_path / "notices", now=ISSUED)
+    acknowledge(engine, notice, "Requesting Agency", now=ACKNOWLEDGED)
+    kept = make_checkpoint(engine, key_path, now=ACKNOWLEDGED)[1]
+    yield Ledger(engine, load_keyring(keyring_dir), kept)
+    engine.dispose()
+
+
+def test_the_untouched_ledger_verifies_with_and_without_the_secret(ledger: Ledger) -> None:
+    report = ledger.audit()
+    assert report.ok, report.failures
+    assert report.rows is not None and report.rows.keyed_checked
+    assert report.rows.batches == 3 and report.rows.purged_rows == 2
+    outside = ledger.audit(secret=None)
+    assert outside.ok and outside.rows is not None and not outside.rows.keyed_checked
+    assert outside.rows.rows_checked == report.rows.rows_checked > 30
+
+
+def test_the_recall_in_the_fixture_is_real(ledger: Ledger) -> None:
+    assert ledger.one("SELECT COUNT(*) FROM recall_items") == 1
+    assert ledger.one("SELECT COUNT(*) FROM acknowledgements") == 1
+
+
+# --- one tamper each: (SQL, what the audit must say) ---------------------------------------
+
+Tamper = tuple[tuple[str, ...], Callable[[Ledger], list[str]]]
+
+
+TAMPERS: dict[str, Tamper] = {
+    "decision outcome": (
+        ("UPDATE decisions SET outcome = 'CONFIRMED' WHERE batch_id = 'B-1' AND row = 4",),
+        lambda lg: [
+            "decisions batch B-1 row 4: outcome stored 'CONFIRMED' but the log says "
+            f"'NOT_CONFIRMED' (event decision:B-1:4, seq {lg.seq('decision:B-1:4')})"
+        ],
+    ),
+    "decision probability": (
+        ("UPDATE decisions SET match_probability = 0.9999 WHERE batch_id = 'B-2' AND row = 1",),
+        lambda lg: [
+            "decisions batch B-2 row 1: match_probability stored '0.999900000' but the log "
+            f"says '0.995000000' (event decision:B-2:1, seq {lg.seq('decision:B-2:1')})"
+        ],
+    ),
+    "subjects proceed flipped": (
+        ("UPDATE subjects SET proceed = (1 = 1) WHERE batch_id = 'B-1' AND row = 3",),
+        lambda lg: [
+            "subjects batch B-1 row 3: proceed stored True but the log says False "
+            f"(event verdict:B-1:3, seq {lg.seq('verdict:B-1:3')})"
+        ],
+    ),
+    "subjects reason codes": (
+        ("UPDATE subjects SET reason_codes = NULL WHERE batch_id = 'B-1' AND row = 3",),
+        lambda lg: [
+            "subjects batch B-1 row 3: reason_codes stored None but the log says "
+            f"'RELEVANCE_MISSING' (event verdict:B-1:3, seq {lg.seq('verdict:B-1:3')})"
+        ],
+    ),
+    "disclosure fields": (
+        (
+            "UPDATE disclosures SET fields_disclosed = 'street;city;tin' "
+            "WHERE batch_id = 'B-1' AND row = 1",
+        ),
+        lambda lg: [
+            "disclosures batch B-1 row 1: fields_disclosed stored 'street;city;tin' but the "
+            "log says 'street;unit;city;state;zip;address_tax_year' "
+            f"(event disclosure:B-1:1, seq {lg.seq('disclosure:B-1:1')})"
+        ],
+    ),
+    "disclosure recipient": (
+        (
+            "UPDATE disclosures SET recipient_agency = 'Elsewhere' WHERE batch_id = 'B-1' "
+            "AND row = 1",
+        ),
+        lambda lg: [
+            "disclosures batch B-1 row 1: recipient_agency stored 'Elsewhere' but the log says "
+            f"'Requesting Agency' (event disclosure:B-1:1, seq {lg.seq('disclosure:B-1:1')})"
+        ],
+    ),
+    "disclosed address key": (
+        (f"UPDATE disclosures SET address_key = '{'e' * 64}' WHERE batch_id = 'B-1' AND row = 1",),
+        lambda lg: [
+            f"disclosures batch B-1 row 1: address_key stored '{'e' * 64}' but the log says "
+            f"'{HASH}' (event disclosure:B-1:1, seq {lg.seq('disclosure:B-1:1')})"
+        ],
+    ),
+    "disclosure deleted with its decision": (
+        (
+            "DELETE FROM disclosures WHERE batch_id = 'B-1' AND row = 1",
+            "DELETE FROM decisions WHERE batch_id = 'B-1' AND row = 1",
+        ),
+        lambda lg: [
+            f"decisions: the row of event decision:B-1:1 (seq {lg.seq('decision:B-1:1')}) is "
+            "missing (deleted)",
+            f"disclosures: the row of event disclosure:B-1:1 (seq {lg.seq('disclosure:B-1:1')})"
+            " is missing (deleted)",
+        ],
+    ),
+    "forged disclosure": (
+        (
+            "INSERT INTO disclosures SELECT batch_id, 4, subject_id, recipient_agency, statute, "
+            "fields_disclosed, address_tax_year, address_key, policy_version, policy_sha256, "
+            "model_sha256, disclosed_at FROM disclosures WHERE batch_id = 'B-1' AND row = 1",
+        ),
+        lambda lg: [
+            "disclosures batch B-1 row 4: no disclosure event 'disclosure:B-1:4' in the log "
+            "accounts for this row (inserted, or moved from another key)"
+        ],
+    ),
+    "forged decision": (
+        (
+            "INSERT INTO decisions SELECT batch_id, 3, outcome, tin, address_id, "
+            "match_probability, match_weight, runner_up_tin, runner_up_weight, reasons, "
+            "policy_version, policy_sha256, model_sha256, explanation, decided_at FROM decisions "
+            "WHERE batch_id = 'B-1' AND row = 1",
+        ),
+        lambda lg: [
+            "decisions batch B-1 row 3: no decision event 'decision:B-1:3' in the log accounts "
+            "for this row (inserted, or moved from another key)"
+        ],
+    ),
+    "forged batch": (
+        (
+            "INSERT INTO batches SELECT 'B-X', manifest_sha256, requesting_agency, signer_key_id, "
+            "statute, batch_date, received_at, subject_count, status, response_manifest_sha256 "
+            "FROM batches WHERE batch_id = 'B-1'",
+        ),
+        lambda lg: [
+            "batches batch B-X: no batch_received event 'batch:B-X' in the log accounts for "
+            "this row (inserted, or moved from another key)",
+            "batches batch B-X: status 'released', response_manifest_sha256 "
+            f"'{HASH}', but the log holds no released response",
+        ],
+    ),
+    "review officer": (
+        ("UPDATE reviews SET officer = 'Someone Else' WHERE batch_id = 'B-1' AND row = 2",),
+        lambda lg: [
+            "reviews batch B-1 row 2: officer stored 'Someone Else' but the log says "
+            f"'Dana Officer' (event review:B-1:2, seq {lg.seq('review:B-1:2')})"
+        ],
+    ),
+    "review resolution": (
+        ("UPDATE reviews SET resolution = 'NOT_CONFIRMED' WHERE batch_id = 'B-1' AND row = 2",),
+        lambda lg: [
+            "reviews batch B-1 row 2: resolution stored 'NOT_CONFIRMED' but the log says "
+            f"'CONFIRMED' (event review:B-1:2, seq {lg.seq('review:B-1:2')})"
+        ],
+    ),
+    "batch received_at": (
+        ("UPDATE batches SET received_at = received_at - INTERVAL '1 day' WHERE batch_id = 'B-2'",),
+        lambda lg: [
+            "batches batch B-2: received_at stored 2025-08-01T12:00:00.000000Z but the log says "
+            f"'2025-08-02T12:00:00.000000Z' (event batch:B-2, seq {lg.seq('batch:B-2')})"
+        ],
+    ),
+    "disclosure disclosed_at": (
+        (
+            "UPDATE disclosures SET disclosed_at = (SELECT received_at FROM batches "
+            "WHERE batch_id = 'B-OLD') WHERE batch_id = 'B-1' AND row = 1",
+        ),
+        lambda lg: [
+            "disclosures batch B-1 row 1: disclosed_at stored 2023-06-01T12:00:00.000000Z but "
+            "the log says '2025-08-01T12:00:00.000000Z' "
+            f"(event disclosure:B-1:1, seq {lg.seq('disclosure:B-1:1')})"
+        ],
+    ),
+    "log recorded_at column": (
+        (
+            "UPDATE log_events SET recorded_at = (SELECT received_at FROM batches "
+            "WHERE batch_id = 'B-OLD') WHERE event_key = 'decision:B-1:1'",
+        ),
+        lambda lg: [
+            f"log_events seq {lg.seq('decision:B-1:1')} (key decision:B-1:1): recorded_at is "
+            "2023-06-01T12:00:00.000000Z but its leaf says '2025-08-01T12:00:00.000000Z'"
+        ],
+    ),
+    "refused batch reason": (
+        ("UPDATE refused_batches SET reason = 'BATCH_TOO_LARGE'",),
+        lambda lg: [
+            f"refused_batches manifest_sha256 {REFUSED_SHA}: reason stored 'BATCH_TOO_LARGE' but "
+            f"the log says 'SIGNATURE_INVALID' (event refused:{REFUSED_SHA}, "
+            f"seq {lg.seq(f'refused:{REFUSED_SHA}')})"
+        ],
+    ),
+    "refused batch deleted": (
+        ("DELETE FROM refused_batches",),
+        lambda lg: [
+            f"refused_batches: the row of event refused:{REFUSED_SHA} "
+            f"(seq {lg.seq(f'refused:{REFUSED_SHA}')}) is missing (deleted)"
+        ],
+    ),
+    "acknowledgement by": (
+        ("UPDATE acknowledgements SET acknowledged_by = 'Nobody'",),
+        lambda lg: [
+            f"acknowledgements notice {lg.one('SELECT notice_id FROM recalls')}: acknowledged_by "
+            "stored 'Nobody' but the log says 'Requesting Agency' (event acknowledgement:"
+            f"{lg.one('SELECT notice_id FROM recalls')}, seq "
+            f"{lg.seq('acknowledgement:' + str(lg.one('SELECT notice_id FROM recalls')))})"
+        ],
+    ),
+    "acknowledgement deleted": (
+        ("DELETE FROM acknowledgements",),
+        lambda lg: [
+            f"acknowledgements: the row of event acknowledgement:"
+            f"{lg.one('SELECT notice_id FROM recalls')} (seq "
+            f"{lg.seq('acknowledgement:' + str(lg.one('SELECT notice_id FROM recalls')))}) is "
+            "missing (deleted)"
+        ],
+    ),
+    "recall item deleted": (
+        ("DELETE FROM recall_items",),
+        lambda lg: [
+            f"recall_items notice {lg.one('SELECT notice_id FROM recalls')}: 0 rows (digest "
+            "0000000000000000) but the log says 1 (digest "
+        ],
+    ),
+    "purge count": (
+        ("UPDATE purges SET subjects_purged = 0",),
+        lambda lg: [
+            "purges id 1: subjects_purged stored 0 but the log says 2 "
+            f"(event purge:1, seq {lg.seq('purge:1')})"
+        ],
+    ),
+    "subject data deleted without a purge": (
+        ("DELETE FROM subject_data WHERE batch_id = 'B-2'",),
+        lambda lg: [
+            "subject_data batch B-2: all 2 rows are gone but no logged purge covers a batch "
+            "received at 2025-08-02T12:00:00.000000Z (deleted)"
+        ],
+    ),
+    "one subject's data deleted": (
+        ("DELETE FROM subject_data WHERE batch_id = 'B-1' AND row = 5",),
+        lambda lg: [
+            f"subject_data: the row of event verdict:B-1:5 (seq {lg.seq('verdict:B-1:5')}) is "
+            "missing (deleted)"
+        ],
+    ),
+    "gate memory person added": (
+        (f"INSERT INTO gate_people VALUES ('{'c' * 64}', 'B-2', '2025-08-02')",),
+        lambda lg: ["gate_people batch B-2: 3 rows (digest "],
+    ),
+    "gate memory manifest": (
+        ("UPDATE gate_batches SET manifest_sha256 = '" + "f" * 64 + "' WHERE batch_id = 'B-1'",),
+        lambda lg: [f"gate_batches batch B-1: manifest_sha256 stored '{'f' * 64}' but the log"],
+    ),
+    "released status of a batch": (
+        (
+            "UPDATE batches SET response_manifest_sha256 = NULL, status = 'decided' "
+            "WHERE batch_id = 'B-2'",
+        ),
+        lambda lg: [
+            "batches batch B-2: status 'decided', response_manifest_sha256 None, but the log "
+            f"says released with '{HASH}' (event response:B-2, seq {lg.seq('response:B-2')})"
+        ],
+    ),
+    "response path": (
+        ("UPDATE responses SET path = 'elsewhere.json' WHERE batch_id = 'B-2'",),
+        lambda lg: [
+            "responses batch B-2: path stored 'elsewhere.json' but the log says "
+            f"'B-2/response.json' (event response:B-2, seq {lg.seq('response:B-2')})"
+        ],
+    ),
+}
+
+
+def _for_sqlite(sql: str) -> str:
+    """Date arithmetic as SQLite spells it."""
+    return sql.replace("received_at - INTERVAL '1 day'", "datetime(received_at, '-1 day')")
+
+
+@pytest.mark.parametrize("name", list(TAMPERS))
+def test_each_tamper_is_named_precisely(ledger: Ledger, name: str) -> None:
+    statements, expected = TAMPERS[name]
+    sqlite = ledger.engine.dialect.name == "sqlite"
+    ledger.tamper(*(_for_sqlite(s) if sqlite else s for s in statements))
+    failures = ledger.failures()
+    wanted = expected(ledger)
+    for message in wanted:
+        assert any(f.startswith(message) for f in failures), (message, failures)
+    assert len(failures) == len(wanted), failures
+    assert not ledger.audit().ok
+
+
+def test_a_decision_deleted_with_its_events_breaks_the_tree(ledger: Ledger) -> None:
+    seqs = [ledger.seq("disclosure:B-1:1"), ledger.seq("decision:B-1:1")]
+    ledger.tamper(
+        "DELETE FROM disclosures WHERE batch_id = 'B-1' AND row = 1",
+        "DELETE FROM decisions WHERE batch_id = 'B-1' AND row = 1",
+        "DELETE FROM log_events WHERE event_key IN ('disclosure:B-1:1', 'decision:B-1:1')",
+    )
+    failures = ledger.failures()
+    assert any(f.startswith(f"events seq {min(seqs)} to {max(seqs)} missing") for f in failures)
+    assert any("not consistent with the log now" in f for f in failures), failures
+
+
+def test_an_event_rewritten_with_its_row_breaks_the_tree(ledger: Ledger) -> None:
+    """The intruder edits the outcome, the event's body and its leaf hash alike."""
+    seq = ledger.seq("decision:B-1:4")
+    with ledger.engine.connect() as conn:
+        body = conn.execute(text(f"SELECT body FROM log_events WHERE seq = {seq}")).scalar_one()
+    forged = body.replace('"outcome":"NOT_CONFIRMED"', '"outcome":"CONFIRMED"')
+    leaf = merkle.leaf_hash(forged.encode("utf-8")).hex()
+    ledger.tamper("UPDATE decisions SET outcome = 'CONFIRMED' WHERE batch_id = 'B-1' AND row = 4")
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE log_events SET body = :body, leaf_hash = :leaf WHERE seq = :seq"),
+            {"body": forged, "leaf": leaf, "seq": seq},
+        )
+    failures = ledger.failures()
+    assert not any(f.startswith("decisions") for f in failures), failures  # row = event now
+    assert any("root differs" in f or "not consistent" in f for f in failures), failures
+
+
+def test_rows_swapped_between_batches_are_caught(ledger: Ledger) -> None:
+    """B-1 row 1 and B-2 row 1 trade decisions (delete both, insert each under the other)."""
+    with ledger.engine.begin() as conn:
+        unlock(conn)
+        rows = {
+            r.batch_id: dict(r._mapping)
+            for r in conn.execute(select(t.decisions).where(t.decisions.c.row == 1,
+                                  t.decisions.c.batch_id.in_(["B-1", "B-2"])))
+        }  # fmt: skip
+        conn.execute(text("DELETE FROM disclosures WHERE row = 1 AND batch_id IN ('B-1','B-2')"))
+        conn.execute(text("DELETE FROM decisions WHERE row = 1 AND batch_id IN ('B-1', 'B-2')"))
+        for batch_id, other in (("B-1", "B-2"), ("B-2", "B-1")):
+            conn.execute(t.decisions.insert().values(**(rows[other] | {"batch_id": batch_id})))
+    failures = ledger.failures()
+    assert any(
+        f.startswith("decisions batch B-1 row 1: match_probability stored '0.995000000' but the "
+                     "log says '0.999990000'") for f in failures
+    ), failures  # fmt: skip
+    assert any(f.startswith("decisions batch B-2 row 1: decided_at stored") for f in failures)
+
+
+def test_keyed_fields_need_the_secret(ledger: Ledger) -> None:
+    """A changed taxpayer or subject reference is caught with the agency's secret; an outside
+    auditor without it checks everything else, and is told keyed fields were not checked."""
+    ledger.tamper(
+        "UPDATE decisions SET tin = '900700999' WHERE batch_id = 'B-1' AND row = 1",
+        "UPDATE disclosures SET subject_id = 'S-99' WHERE batch_id = 'B-1' AND row = 1",
+        "UPDATE subject_data SET fields = replace(fields, 'S-5', 'S-6') "
+        "WHERE batch_id = 'B-1' AND row = 5",
+    )
+    failures = ledger.failures()
+    assert [f.split(" has keyed hash ")[0] for f in failures] == [
+        "subject_data batch B-1 row 5: fields",
+        "decisions batch B-1 row 1: tin",
+        "disclosures batch B-1 row 1: subject_id",
+    ]
+    assert not any("S-99" in f or "900700999" in f for f in failures)  # no personal data shown
+    outside = ledger.audit(secret=None)
+    assert outside.ok and outside.rows is not None and not outside.rows.keyed_checked
+
+
+def test_disagreements_lists_them_for_reports(ledger: Ledger) -> None:
+    assert disagreements(ledger.engine, SECRET) == []
+    ledger.tamper("UPDATE decisions SET outcome = 'CONFIRMED' WHERE batch_id = 'B-1' AND row = 4")
+    [message] = disagreements(ledger.engine, None)
+    assert message.startswith("decisions batch B-1 row 4: outcome stored 'CONFIRMED'")
