@@ -16,12 +16,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, select, text
+from typer.testing import CliRunner
 
+from taxgate.cli.main import app
 from taxgate.formats.keys import load_keyring
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.verdicts import BatchVerdict
 from taxgate.ledger import merkle
+from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.audit import AuditReport, verify_log
 from taxgate.ledger.database import open_ledger
@@ -31,6 +34,7 @@ from taxgate.ledger.purge import purge
 from taxgate.ledger.recall import acknowledge, issue_recall, plan_recall
 from taxgate.ledger.recorder import record_refusal
 from taxgate.ledger.rows_audit import disagreements
+from taxgate.ledger.secret import SECRET_FILE
 from tests.ledger.seed import AT, HASH, SECRET, rejected, seed_batch, subject
 
 LATER = AT + timedelta(days=1)
@@ -470,3 +474,106 @@ def test_disagreements_lists_them_for_reports(ledger: Ledger) -> None:
     ledger.tamper("UPDATE decisions SET outcome = 'CONFIRMED' WHERE batch_id = 'B-1' AND row = 4")
     [message] = disagreements(ledger.engine, None)
     assert message.startswith("decisions batch B-1 row 4: outcome stored 'CONFIRMED'")
+
+
+# --- reports say when their rows disagree with the log ---------------------------------------
+
+
+@pytest.fixture
+def commands_home(ledger: Ledger, database_url: str, tmp_path: Path, monkeypatch) -> Path:
+    """The fixture's ledger as the commands open it, from a home holding the agency secret."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / SECRET_FILE).write_bytes(SECRET)
+    if database_url.startswith("sqlite"):
+        monkeypatch.setenv("TAXGATE_DATABASE_URL", str(ledger.engine.url))
+    else:
+        monkeypatch.setenv("TAXGATE_DATABASE_URL", database_url)
+    monkeypatch.setenv("TAXGATE_HOME", str(home))
+    return home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "batch", "B-1"], ["report", "accounting", "--from", "2025-08-01", "--to",
+                                  "2025-08-31"]],
+    ids=["batch", "accounting"],
+)  # fmt: skip
+def test_reports_warn_and_fail_on_rows_that_disagree_with_the_log(
+    ledger: Ledger, commands_home: Path, command: list[str]
+) -> None:
+    runner = CliRunner()
+    clean = runner.invoke(app, command, env={"COLUMNS": "200"})
+    assert clean.exit_code == 0, clean.output
+    assert "WARNING" not in clean.output
+    ledger.tamper("UPDATE decisions SET outcome = 'CONFIRMED' WHERE batch_id = 'B-1' AND row = 4")
+    result = runner.invoke(app, command, env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "WARNING: 1 stored row(s) of this report disagree with the signed log" in result.output
+    assert "decisions batch B-1 row 4: outcome stored 'CONFIRMED'" in result.output
+
+
+# --- every field of every projected table is covered ------------------------------------------
+
+# Columns the audit derives otherwise: keys (an edit is a moved row), ids the database assigns,
+# and the batch status, checked against the log's release (test `released status`).
+NOT_FIELDS = {"batch_id", "row", "id", "status", "response_manifest_sha256"}
+SPECS = (*p.BATCH_SPECS, *p.LEDGER_SPECS, p.GATE_BATCHES)
+
+
+def test_every_column_of_every_projected_table_is_audited() -> None:
+    """A column added later without a field in its spec would go unaudited: refuse that."""
+    for spec in SPECS:
+        covered = {f.column for f in spec.fields} | {spec.time} | NOT_FIELDS
+        assert set(spec.table.columns.keys()) <= covered, spec.name
+    checked = {s.table.name for s in SPECS} | {"gate_people", "recall_items"}
+    ledger_only = {"log_events", "checkpoints"}
+    assert set(t.metadata.tables) == checked | ledger_only
+
+
+def _changed(value: object, column: str) -> object:
+    """Another value of the same type that the table's constraints still accept."""
+    for allowed in (t.OUTCOMES, t.RESOLUTIONS):
+        if value in allowed:
+            return next(v for v in t.OUTCOMES if v != value and v in allowed)
+    if value is None:
+        return 1.5 if column.endswith("weight") or column.endswith("probability") else "x"
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value / 2
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, date):
+        return value + timedelta(days=1)
+    text_ = str(value)  # same length: PostgreSQL drops spaces beyond a varchar's length
+    return text_[:-1] + ("0" if text_[-1:] != "0" else "1")
+
+
+def test_an_edit_of_any_field_of_any_table_is_named(ledger: Ledger) -> None:
+    """Each field of each spec in turn: change it in one row, audit, put it back."""
+    for spec in SPECS:
+        table = spec.table
+        keys = [c for c in table.primary_key.columns]
+        with ledger.engine.connect() as conn:
+            row = conn.execute(select(table).order_by(*keys).limit(1)).mappings().one()
+        where = [c == row[c.name] for c in keys]
+        # A changed key or reference is a moved row (tested above), or refused by a foreign key.
+        moved = NOT_FIELDS | {c.name for c in table.columns if c.primary_key or c.foreign_keys}
+        for column in [f.column for f in spec.fields if f.column not in moved] + (
+            [spec.time] if spec.time else []
+        ):
+            original = row[column]
+            with ledger.engine.begin() as conn:
+                unlock(conn)
+                changed = {column: _changed(original, column)}
+                conn.execute(table.update().where(*where).values(changed))
+            failures = ledger.failures()
+            with ledger.engine.begin() as conn:
+                conn.execute(table.update().where(*where).values({column: original}))
+            assert any(f.startswith(f"{table.name} ") and f": {column} " in f for f in failures), (
+                table.name, column, failures,
+            )  # fmt: skip
+    assert ledger.audit().ok
