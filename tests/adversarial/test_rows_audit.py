@@ -256,6 +256,20 @@ TAMPERS: dict[str, Tamper] = {
             f"'Dana Officer' (event review:B-1:2, seq {lg.seq('review:B-1:2')})"
         ],
     ),
+    "second review of one decision": (
+        (
+            "INSERT INTO reviews (batch_id, row, resolution, officer, note, reviewed_at) SELECT "
+            "batch_id, row, 'NOT_CONFIRMED', officer, note, reviewed_at FROM reviews",
+        ),
+        lambda lg: [
+            "reviews batch B-1 row 2: a second row for event review:B-1:2 "
+            f"(seq {lg.seq('review:B-1:2')}): one event, one row"
+        ],
+    ),
+    "forged gate memory": (
+        ("INSERT INTO gate_batches VALUES ('B-Z', '" + "d" * 64 + "', '2025-08-01')",),
+        lambda lg: ["gate_batches batch B-Z: no gate_memory event in the log accounts for it"],
+    ),
     "review resolution": (
         ("UPDATE reviews SET resolution = 'NOT_CONFIRMED' WHERE batch_id = 'B-1' AND row = 2",),
         lambda lg: [

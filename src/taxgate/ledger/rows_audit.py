@@ -261,7 +261,7 @@ class _Audit:
         rows = list(self.rows(t.gate_batches, batch_id))
         where = f"gate_batches batch {batch_id}"
         if rows and not events:
-            self.report.fail(f"{where}: no gate_memory event in the log accounts for this row")
+            self.report.fail(f"{where}: no gate_memory event in the log accounts for it")
         if events and not rows:
             first = min(events.values(), key=lambda e: e.seq)
             self.report.fail(
