@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -264,6 +265,22 @@ def test_a_rerun_skips_events_already_logged_identically(ledger: Engine) -> None
     rows = logged(ledger)
     assert [r.seq for r in rows] == list(range(6))
     assert [r.event_key for r in rows] == [e.key for e in first]
+
+
+def test_a_rerun_later_skips_what_was_logged_and_keeps_its_time(ledger: Engine) -> None:
+    """recorded_at is in the leaf, yet a rerun an hour later is the same event, not a new one."""
+    first = sample_events(6)
+    later = AT + timedelta(hours=1)
+    with ledger.begin() as conn:
+        append_events(conn, first[:4], AT)
+    with ledger.begin() as conn:
+        assert append_events(conn, first, later) == 2
+    rows = logged(ledger)
+    assert [json.loads(r.body)["recorded_at"] for r in rows] == [STAMP] * 4 + [
+        "2025-08-01T13:30:00.000000Z"
+    ] * 2
+    with ledger.begin() as conn, pytest.raises(TaxgateError, match="different event"):
+        append_events(conn, [decision(0, outcome="NOT_CONFIRMED")], later)
 
 
 def test_a_repeated_key_within_one_call_is_logged_once(ledger: Engine) -> None:
