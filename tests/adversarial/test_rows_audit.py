@@ -28,6 +28,7 @@ from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.audit import AuditReport, verify_log
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.gate_history import remember_in
 from taxgate.ledger.log import make_checkpoint
 from taxgate.ledger.purge import purge
@@ -591,3 +592,50 @@ def test_an_edit_of_any_field_of_any_table_is_named(ledger: Ledger) -> None:
                 table.name, column, failures,
             )  # fmt: skip
     assert ledger.audit().ok
+
+
+def test_a_forged_disclosure_with_its_own_appended_event_does_not_fit_the_batch(
+    ledger: Ledger,
+) -> None:
+    """The intruder appends the event too, with taxgate's own code: the log only grew, the row
+    matches its event, yet the batch's story does not have room for it."""
+    with ledger.engine.connect() as conn:
+        row = dict(
+            conn.execute(
+                select(t.disclosures).where(t.disclosures.c.batch_id == "B-1",
+                                            t.disclosures.c.row == 1)
+            ).mappings().one()
+        ) | {"row": 4}  # fmt: skip
+    forged = [Event(EventKind.DISCLOSURE, p.DISCLOSURES.key(row), "B-1",
+                    p.body_of(p.DISCLOSURES, row, SECRET))]  # fmt: skip
+    with ledger.engine.begin() as conn:
+        conn.execute(t.disclosures.insert().values(**row))
+        append_events(conn, forged, AT)
+    seq = ledger.seq("disclosure:B-1:4")
+    response = ledger.seq("response:B-1")
+    assert ledger.failures() == [
+        f"log: disclosure:B-1:4 (seq {seq}) discloses a subject neither CONFIRMED nor confirmed "
+        "on review",
+        f"log: response:B-1 (seq {response}) counts 3 disclosures but the log holds 4 for "
+        "batch B-1",
+        f"log: disclosure:B-1:4 (seq {seq}) is logged after the response was released "
+        f"(seq {response})",
+    ]
+
+
+def test_a_forged_decision_with_its_own_appended_event_needs_a_proceeding_subject(
+    ledger: Ledger,
+) -> None:
+    row = {"batch_id": "B-1", "row": 3, "outcome": "NOT_CONFIRMED", "tin": None,
+           "address_id": None, "match_probability": 0.1, "match_weight": 1.0,
+           "runner_up_tin": None, "runner_up_weight": None, "reasons": None,
+           "policy_version": "v", "policy_sha256": HASH, "model_sha256": HASH,
+           "explanation": "{}", "decided_at": AT}  # fmt: skip
+    with ledger.engine.begin() as conn:
+        conn.execute(t.decisions.insert().values(**row))
+        append_events(conn, [Event(EventKind.DECISION, p.DECISIONS.key(row), "B-1",
+                                   p.body_of(p.DECISIONS, row, SECRET))], AT)  # fmt: skip
+    assert ledger.failures() == [
+        f"log: decision:B-1:3 (seq {ledger.seq('decision:B-1:3')}) decides a subject the gate "
+        "did not let proceed"
+    ]

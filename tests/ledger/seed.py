@@ -154,8 +154,13 @@ def seed_batch(
         rows += [(t.subject_data, d) for d in data]
     if released:
         path = f"{batch_id}/response.json"
-        add(p.RESPONSES, {"batch_id": batch_id, "manifest_sha256": HASH, "path": path,
-                          "released_at": received_at})  # fmt: skip
+        response = {"batch_id": batch_id, "manifest_sha256": HASH, "path": path,
+                    "released_at": received_at}  # fmt: skip
+        add(p.RESPONSES, response, log=False)
+        disclosed = sum(1 for s in subjects if s.outcome and s.is_disclosed)
+        counts = {"responses": len(subjects), "disclosures": disclosed}
+        events.append(Event(EventKind.RESPONSE_RELEASED, p.RESPONSES.key(response), batch_id,
+                            p.body_of(p.RESPONSES, response, SECRET) | counts))  # fmt: skip
     with engine.begin() as conn:
         for table, row in rows:
             conn.execute(insert(table).values(**row))

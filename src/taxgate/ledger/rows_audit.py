@@ -200,14 +200,22 @@ class _Audit:
         batch_rows = list(self.rows(t.batches, batch_id))
         self.match(p.BATCHES, batch_rows, received)
         stamp = next((_stamp(e) for e in received.values()), None)
+        chain = _Chain(batch_id, self.report)
         verdicts = self.events(EventKind.GATE_VERDICT, batch_id)
         self.match(p.SUBJECTS, self.rows(t.subjects, batch_id), verdicts)
         self.subject_data(batch_id, verdicts, stamp)
+        chain.verdicts(verdicts)
         del verdicts
-        for spec in (p.DECISIONS, p.REVIEWS, p.DISCLOSURES):
-            self.match(spec, self.rows(spec.table, batch_id), self.events(spec.kind, batch_id))
+        steps = ((p.DECISIONS, chain.decisions), (p.REVIEWS, chain.reviews),
+                 (p.DISCLOSURES, chain.disclosures))  # fmt: skip
+        for spec, follow in steps:
+            events = self.events(spec.kind, batch_id)
+            self.match(spec, self.rows(spec.table, batch_id), events)
+            follow(events)
+            del events
         responses = self.events(EventKind.RESPONSE_RELEASED, batch_id)
         self.match(p.RESPONSES, self.rows(t.responses, batch_id), responses)
+        chain.response(responses, next(iter(received.values()), None))
         for row in batch_rows:
             self.status(row, next(iter(responses.values()), None))
         self.gate_memory(batch_id)
@@ -342,6 +350,98 @@ class _Audit:
             self.report.fail(
                 f"subject_data: logged purges removed {logged} rows, but "
                 f"{self.summary.purged_rows} rows of purged batches are gone"
+            )
+
+
+def _body(logged: _Logged) -> dict:
+    """The leaf as a dict; {} when unreadable (`_Audit.value` reports that)."""
+    try:
+        value = _DECODE(logged.body)
+    except (ValueError, RecursionError):
+        return {}
+    return value if type(value) is dict else {}
+
+
+class _Chain:
+    """The batch's log against itself: each stage follows from the one before.
+
+    Someone able to append to the log (a DBA running taxgate's own code) could add an event
+    and its row that agree; such an event still has to fit the batch's story. A decision only
+    for a subject the gate let proceed; a review only of a REVIEW decision; a disclosure only
+    of a CONFIRMED decision or a REVIEW an officer confirmed, logged before the release; and
+    the release counts exactly the batch's subjects and disclosures.
+    """
+
+    def __init__(self, batch_id: str, report: Reporter) -> None:
+        self.batch_id = batch_id
+        self.report = report
+        self.proceeding: set[object] = set()
+        self.confirmed: set[object] = set()
+        self.review: set[object] = set()
+        self.resolved: set[object] = set()
+        self.disclosed = 0
+        self.last_disclosure: _Logged | None = None
+
+    def fail(self, logged: _Logged, what: str) -> None:
+        self.report.fail(f"log: {logged.key} (seq {logged.seq}) {what}", seq=logged.seq)
+
+    def verdicts(self, events: Mapping[str, _Logged]) -> None:
+        for logged in events.values():
+            body = _body(logged)
+            if body.get("proceed") is True:
+                self.proceeding.add(body.get("row"))
+
+    def decisions(self, events: Mapping[str, _Logged]) -> None:
+        for logged in events.values():
+            body = _body(logged)
+            row, outcome = body.get("row"), body.get("outcome")
+            if row not in self.proceeding:
+                self.fail(logged, "decides a subject the gate did not let proceed")
+            if outcome == "CONFIRMED":
+                self.confirmed.add(row)
+            elif outcome == "REVIEW":
+                self.review.add(row)
+
+    def reviews(self, events: Mapping[str, _Logged]) -> None:
+        for logged in events.values():
+            body = _body(logged)
+            row = body.get("row")
+            if row not in self.review:
+                self.fail(logged, "resolves a decision that is not REVIEW")
+            if body.get("resolution") == "CONFIRMED":
+                self.resolved.add(row)
+
+    def disclosures(self, events: Mapping[str, _Logged]) -> None:
+        for logged in events.values():
+            row = _body(logged).get("row")
+            if row not in self.confirmed and not (row in self.review and row in self.resolved):
+                self.fail(logged, "discloses a subject neither CONFIRMED nor confirmed on review")
+            self.disclosed += 1
+            if self.last_disclosure is None or logged.seq > self.last_disclosure.seq:
+                self.last_disclosure = logged
+
+    def response(self, events: Mapping[str, _Logged], received: _Logged | None) -> None:
+        for logged in events.values():
+            body = _body(logged)
+            if body.get("disclosures") != self.disclosed:
+                self.fail(
+                    logged,
+                    f"counts {body.get('disclosures')!r} disclosures but the log holds "
+                    f"{self.disclosed} for batch {self.batch_id}",
+                )
+            count = None if received is None else _body(received).get("subject_count")
+            if body.get("responses") != count:
+                self.fail(
+                    logged,
+                    f"counts {body.get('responses')!r} responses but the batch has {count!r} "
+                    "subjects",
+                )
+            last = self.last_disclosure
+            if last is not None and last.seq > logged.seq:
+                self.fail(last, f"is logged after the response was released (seq {logged.seq})")
+        if not events and self.disclosed and self.last_disclosure is not None:
+            self.fail(
+                self.last_disclosure, "discloses in a batch whose response was never released"
             )
 
 
