@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import Connection, Engine, Table, select, union
 
 from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import day_start, utc
+from taxgate.ledger.batch_story import BatchStory, Logged, Reporter
 from taxgate.ledger.events import EventKind, time_text
 from taxgate.ledger.log import FETCH_CHUNK
 from taxgate.ledger.projection import How, RowSpec
@@ -43,10 +43,6 @@ _BATCH_TABLES = (t.batches, t.subjects, t.subject_data, t.decisions, t.reviews, 
                  t.responses, t.gate_batches, t.gate_people)  # fmt: skip
 
 
-class Reporter(Protocol):
-    def fail(self, message: str, *, seq: int | None = None, size: int | None = None) -> None: ...
-
-
 @dataclass
 class RowsSummary:
     """What the row audit covered."""
@@ -55,16 +51,6 @@ class RowsSummary:
     batches: int = 0
     keyed_checked: bool = False  # False: no secret, keyed fields were skipped
     purged_rows: int = 0  # subject_data rows absent because a logged purge removed them
-
-
-@dataclass(frozen=True)
-class _Logged:
-    """One event as stored: its seq, leaf text and `recorded_at` column."""
-
-    seq: int
-    key: str
-    body: str
-    recorded_at: datetime
 
 
 @dataclass
@@ -83,12 +69,12 @@ class _Audit:
 
     # ------------------------------------------------------------- reading
 
-    def events(self, kind: EventKind, batch_id: str | None) -> dict[str, _Logged]:
+    def events(self, kind: EventKind, batch_id: str | None) -> dict[str, Logged]:
         c = t.log_events.c
         where = c.batch_id.is_(None) if batch_id is None else c.batch_id == batch_id
         query = select(c.seq, c.event_key, c.body, c.recorded_at).where(c.kind == kind.value, where)
         result = self.conn.execute(query.execution_options(yield_per=FETCH_CHUNK))
-        return {k: _Logged(s, k, b, at) for s, k, b, at in result}
+        return {k: Logged(s, k, b, at) for s, k, b, at in result}
 
     def rows(self, table: Table, batch_id: str | None = None) -> Iterator[Mapping]:
         query = select(table)
@@ -101,7 +87,7 @@ class _Audit:
 
     # ------------------------------------------------------------- checking
 
-    def value(self, logged: _Logged) -> dict | None:
+    def value(self, logged: Logged) -> dict | None:
         """The event's leaf as a dict, its recorded_at checked against the column."""
         try:
             value = _DECODE(logged.body)
@@ -120,7 +106,7 @@ class _Audit:
             )
         return value
 
-    def compare(self, spec: RowSpec, row: Mapping, logged: _Logged) -> dict | None:
+    def compare(self, spec: RowSpec, row: Mapping, logged: Logged) -> dict | None:
         """Every field of `row` against the event's body; each disagreement is a failure."""
         value = self.value(logged)
         if value is None:
@@ -156,7 +142,7 @@ class _Audit:
         self,
         spec: RowSpec,
         rows: Iterable[Mapping],
-        events: Mapping[str, _Logged],
+        events: Mapping[str, Logged],
         *,
         missing_ok: bool = False,
     ) -> set[str]:
@@ -183,7 +169,7 @@ class _Audit:
             self.missing(spec, events, seen)
         return seen
 
-    def missing(self, spec: RowSpec, events: Mapping[str, _Logged], seen: set[str]) -> None:
+    def missing(self, spec: RowSpec, events: Mapping[str, Logged], seen: set[str]) -> None:
         for key in sorted(events.keys() - seen, key=lambda k: events[k].seq):
             logged = events[key]
             self.value(logged)
@@ -200,7 +186,7 @@ class _Audit:
         batch_rows = list(self.rows(t.batches, batch_id))
         self.match(p.BATCHES, batch_rows, received)
         stamp = next((_stamp(e) for e in received.values()), None)
-        chain = _Chain(batch_id, self.report)
+        chain = BatchStory(batch_id, self.report)
         verdicts = self.events(EventKind.GATE_VERDICT, batch_id)
         self.match(p.SUBJECTS, self.rows(t.subjects, batch_id), verdicts)
         self.subject_data(batch_id, verdicts, stamp)
@@ -220,7 +206,7 @@ class _Audit:
             self.status(row, next(iter(responses.values()), None))
         self.gate_memory(batch_id)
 
-    def status(self, row: Mapping, response: _Logged | None) -> None:
+    def status(self, row: Mapping, response: Logged | None) -> None:
         """A batch is `released`, with the response's SHA-256, exactly when the log says so."""
         where = f"batches batch {row['batch_id']}"
         logged = self.value(response) if response is not None else None
@@ -241,7 +227,7 @@ class _Audit:
             )
 
     def subject_data(
-        self, batch_id: str, verdicts: Mapping[str, _Logged], received: str | None
+        self, batch_id: str, verdicts: Mapping[str, Logged], received: str | None
     ) -> None:
         """Requested data: all rows present and agreeing, or all purged by a logged purge."""
         seen = self.match(p.SUBJECT_DATA, self.rows(t.subject_data, batch_id), verdicts,
@@ -315,13 +301,13 @@ class _Audit:
         acks = self.events(EventKind.ACKNOWLEDGEMENT, None)
         self.match(p.ACKNOWLEDGEMENTS, self.rows(t.acknowledgements), acks)
 
-    def recall_items(self, recalls: Mapping[str, _Logged]) -> None:
+    def recall_items(self, recalls: Mapping[str, Logged]) -> None:
         """Each notice's items: their count and digest as its recall event logged them."""
         found: dict[str, list[str]] = {}
         for row in self.rows(t.recall_items):
             item = p.recall_item(row["batch_id"], row["row"], row["reasons"])
             found.setdefault(row["notice_id"], []).append(item)
-        logged: dict[str, tuple[int, str, _Logged]] = {}
+        logged: dict[str, tuple[int, str, Logged]] = {}
         for event in recalls.values():
             value = self.value(event)
             if value is not None:
@@ -353,109 +339,17 @@ class _Audit:
             )
 
 
-def _body(logged: _Logged) -> dict:
-    """The leaf as a dict; {} when unreadable (`_Audit.value` reports that)."""
-    try:
-        value = _DECODE(logged.body)
-    except (ValueError, RecursionError):
-        return {}
-    return value if type(value) is dict else {}
-
-
-class _Chain:
-    """The batch's log against itself: each stage follows from the one before.
-
-    Someone able to append to the log (a DBA running taxgate's own code) could add an event
-    and its row that agree; such an event still has to fit the batch's story. A decision only
-    for a subject the gate let proceed; a review only of a REVIEW decision; a disclosure only
-    of a CONFIRMED decision or a REVIEW an officer confirmed, logged before the release; and
-    the release counts exactly the batch's subjects and disclosures.
-    """
-
-    def __init__(self, batch_id: str, report: Reporter) -> None:
-        self.batch_id = batch_id
-        self.report = report
-        self.proceeding: set[object] = set()
-        self.confirmed: set[object] = set()
-        self.review: set[object] = set()
-        self.resolved: set[object] = set()
-        self.disclosed = 0
-        self.last_disclosure: _Logged | None = None
-
-    def fail(self, logged: _Logged, what: str) -> None:
-        self.report.fail(f"log: {logged.key} (seq {logged.seq}) {what}", seq=logged.seq)
-
-    def verdicts(self, events: Mapping[str, _Logged]) -> None:
-        for logged in events.values():
-            body = _body(logged)
-            if body.get("proceed") is True:
-                self.proceeding.add(body.get("row"))
-
-    def decisions(self, events: Mapping[str, _Logged]) -> None:
-        for logged in events.values():
-            body = _body(logged)
-            row, outcome = body.get("row"), body.get("outcome")
-            if row not in self.proceeding:
-                self.fail(logged, "decides a subject the gate did not let proceed")
-            if outcome == "CONFIRMED":
-                self.confirmed.add(row)
-            elif outcome == "REVIEW":
-                self.review.add(row)
-
-    def reviews(self, events: Mapping[str, _Logged]) -> None:
-        for logged in events.values():
-            body = _body(logged)
-            row = body.get("row")
-            if row not in self.review:
-                self.fail(logged, "resolves a decision that is not REVIEW")
-            if body.get("resolution") == "CONFIRMED":
-                self.resolved.add(row)
-
-    def disclosures(self, events: Mapping[str, _Logged]) -> None:
-        for logged in events.values():
-            row = _body(logged).get("row")
-            if row not in self.confirmed and not (row in self.review and row in self.resolved):
-                self.fail(logged, "discloses a subject neither CONFIRMED nor confirmed on review")
-            self.disclosed += 1
-            if self.last_disclosure is None or logged.seq > self.last_disclosure.seq:
-                self.last_disclosure = logged
-
-    def response(self, events: Mapping[str, _Logged], received: _Logged | None) -> None:
-        for logged in events.values():
-            body = _body(logged)
-            if body.get("disclosures") != self.disclosed:
-                self.fail(
-                    logged,
-                    f"counts {body.get('disclosures')!r} disclosures but the log holds "
-                    f"{self.disclosed} for batch {self.batch_id}",
-                )
-            count = None if received is None else _body(received).get("subject_count")
-            if body.get("responses") != count:
-                self.fail(
-                    logged,
-                    f"counts {body.get('responses')!r} responses but the batch has {count!r} "
-                    "subjects",
-                )
-            last = self.last_disclosure
-            if last is not None and last.seq > logged.seq:
-                self.fail(last, f"is logged after the response was released (seq {logged.seq})")
-        if not events and self.disclosed and self.last_disclosure is not None:
-            self.fail(
-                self.last_disclosure, "discloses in a batch whose response was never released"
-            )
-
-
 @lru_cache(maxsize=TIME_CACHE)
 def _time_text(at: datetime) -> str:
     """A stored time as a leaf's recorded_at; cached: a stage's rows all share one time."""
     return time_text(utc(at))
 
 
-def _at(logged: _Logged) -> str:
+def _at(logged: Logged) -> str:
     return f"(event {logged.key}, seq {logged.seq})"
 
 
-def _stamp(logged: _Logged) -> str | None:
+def _stamp(logged: Logged) -> str | None:
     try:
         value = json.loads(logged.body)
     except ValueError:
