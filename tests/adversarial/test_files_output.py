@@ -364,8 +364,12 @@ def test_gate_verdicts_csv_neutralises_ids(tmp_path: Path, make_batch, signer_ke
 
     keyring = tmp_path / "trusted"
     write_key_pair(*signer_key, keyring)
+    from taxgate.gate.receipt import receipt_time
+
+    # `taxgate gate` dates the batch by the gateway's clock: an acceptable batch is dated today
     manifest = make_batch([valid_row(subject_id="=1+2"), valid_row(subject_id="S-2",
-                                                                  family_name="Doe")])  # fmt: skip
+                                                                  family_name="Doe")],
+                          submitted_on=receipt_time().date())  # fmt: skip
     result = _taxgate("gate", str(manifest), "--keyring", str(keyring), "--dry-run", "--out",
                       str(tmp_path / "v"), env={"TAXGATE_HOME": str(tmp_path / "h")})  # fmt: skip
     assert result.returncode == 0, result.stderr
