@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Table, insert, update
@@ -95,11 +96,16 @@ def gate_stage(subjects: int, decided: int, at: datetime) -> Stage:
     return "gate", tables, events, at
 
 
+def _outcome(row: int) -> str:
+    spread = row * RATE_SCALE % 100
+    return "CONFIRMED" if spread < 80 else ("REVIEW" if spread < 83 else "NOT_CONFIRMED")
+
+
 def decision_stage(rows: range, at: datetime) -> Stage:
     decisions = []
     for row in rows:
         spread = row * RATE_SCALE % 100
-        outcome = "CONFIRMED" if spread < 80 else ("REVIEW" if spread < 83 else "NOT_CONFIRMED")
+        outcome = _outcome(row)
         decisions.append({
             "batch_id": BATCH, "row": row, "outcome": outcome,
             "tin": f"9{row:08d}" if outcome != "NOT_CONFIRMED" else None,
@@ -112,7 +118,13 @@ def decision_stage(rows: range, at: datetime) -> Stage:
     return "decide", [(t.decisions, decisions)], [_event(p.DECISIONS, d) for d in decisions], at
 
 
-def release_stage(disclosed: int, at: datetime) -> Stage:
+def _confirmed_rows(decided: int, disclosed: int) -> Iterator[int]:
+    """The first `disclosed` decided rows that are CONFIRMED: only those may be disclosed (the
+    row audit checks the batch's story)."""
+    return islice((row for row in range(decided) if _outcome(row) == "CONFIRMED"), disclosed)
+
+
+def release_stage(subjects: int, decided: int, disclosed: int, at: datetime) -> Stage:
     disclosures = [
         {
             "batch_id": BATCH,
@@ -128,8 +140,9 @@ def release_stage(disclosed: int, at: datetime) -> Stage:
             "model_sha256": MODEL_SHA256,
             "disclosed_at": at,
         }
-        for row in range(disclosed)
+        for row in _confirmed_rows(decided, disclosed)
     ]
+    disclosed = len(disclosures)
     response = {"batch_id": BATCH, "manifest_sha256": POLICY_SHA256, "path": "response.json",
                 "released_at": at}  # fmt: skip
     events = [_event(p.DISCLOSURES, d) for d in disclosures]
@@ -137,7 +150,7 @@ def release_stage(disclosed: int, at: datetime) -> Stage:
         Event(
             EventKind.RESPONSE_RELEASED, p.RESPONSES.key(response), BATCH,
             p.body_of(p.RESPONSES, response, SECRET)
-            | {"responses": disclosed, "disclosures": disclosed},
+            | {"responses": subjects, "disclosures": disclosed},  # one response per subject
         )
     )  # fmt: skip
     return "release", [(t.disclosures, disclosures), (t.responses, [response])], events, at
@@ -150,7 +163,7 @@ def stages(args: argparse.Namespace) -> Iterator[Stage]:
     for start in range(0, args.decided, chunk):
         rows = range(start, min(start + chunk, args.decided))
         yield decision_stage(rows, datetime.now(UTC))
-    yield release_stage(args.disclosed, datetime.now(UTC))
+    yield release_stage(args.subjects, args.decided, args.disclosed, datetime.now(UTC))
 
 
 def insert_rows(conn: Connection, tables: list[tuple[Table, list[dict]]]) -> None:
