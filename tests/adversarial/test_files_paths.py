@@ -138,8 +138,11 @@ def _unsigned(folder: Path, name: str = "secret.csv", **changes) -> Path:
 
 def _gate(manifest: Path, keyring) -> gate_run.GateResult:
     from taxgate.policy import load_policy
+    from tests.support import RECEIVED_AT
 
-    return run_gate(manifest, keyring, load_policy(), MemoryHistory(), b"k", remember=False)
+    # received as make_batch's batches are dated (the gate's date rules count from receipt)
+    return run_gate(manifest, keyring, load_policy(), MemoryHistory(), b"k", remember=False,
+                    received_at=RECEIVED_AT)  # fmt: skip
 
 
 def _verdict_text(result) -> str:
