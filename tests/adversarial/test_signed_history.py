@@ -266,10 +266,10 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     planted = scene.home / "keyring" / "planted.pub.json"
     planted.write_text(record.model_dump_json(), encoding="utf-8")
     with scene.engine.connect() as conn:
-        # seq 24: the gate verdict of B-2's second subject (seed_batch logs verdict, decision,
-        # disclosure per subject after the batch event at seq 20)
-        body = conn.execute(text("SELECT body FROM log_events WHERE seq = 24")).scalar_one()
-    edited = body.replace('"proceed":true', '"proceed":false')
+        # seq 25: the decision of B-2's second subject; its row is rewritten to match, so
+        # only the checkpoint and the key can tell
+        body = conn.execute(text("SELECT body FROM log_events WHERE seq = 25")).scalar_one()
+    edited = body.replace('"match_weight":"15.000000000"', '"match_weight":"16.000000000"')
     assert edited != body
     leaf = merkle.leaf_hash(edited.encode("utf-8")).hex()
     head = merkle.root_from_leaf_hashes(
@@ -281,6 +281,8 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     scene.sql(
         ("UPDATE log_events SET body = :b, leaf_hash = :l WHERE seq = 25",
          {"b": edited, "l": leaf}),
+        *_unlock_decisions(scene.engine),
+        ("UPDATE decisions SET match_weight = 16.0 WHERE batch_id = 'B-2' AND row = 2", {}),
         ("DELETE FROM checkpoints", {}),
         ("INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) "
          "VALUES (40, :r, :at, :n)", {"r": head.hex(), "at": AT, "n": forged}),
@@ -293,6 +295,13 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     assert pinned.exit_code == 1
     assert "checkpoint at size 40: signed by no key in the keyring" in pinned.output
     assert "WARNING the trusted keys" not in pinned.output
+
+
+def _unlock_decisions(engine: Engine) -> list[tuple[str, dict]]:
+    """The intruder switches off the decisions table's append-only trigger first."""
+    if engine.dialect.name == "sqlite":
+        return [("DROP TRIGGER IF EXISTS decisions_no_update", {})]
+    return [("ALTER TABLE decisions DISABLE TRIGGER USER", {})]
 
 
 def _leaves(engine: Engine) -> list[str]:
