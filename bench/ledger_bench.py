@@ -24,13 +24,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import Connection, Table, insert, update
+
 from taxgate.formats.keys import load_keyring, new_key, write_key_pair
+from taxgate.ledger import projection as p
+from taxgate.ledger import schema as t
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.log import make_checkpoint
+from taxgate.ledger.rows_audit import audit_rows
 
 BATCH = "B-2025-08-01-0001"
 SECRET = b"bench keyed-hash secret"
@@ -39,7 +45,13 @@ LEDGER_FILE = "ledger.sqlite3"
 KEYS_DIR = "keys"
 KIB_PER_MIB = 1024  # ru_maxrss is in KiB on Linux
 BYTES_PER_MIB = 1024 * 1024
-PROBABILITY_DIGITS = 9  # as the recorder writes match probabilities: fixed-point text
+INSERT_CHUNK = 5_000  # rows per executemany, as the recorder inserts them
+# A decision's explanation as long as the pipeline's (candidates and checks), per row.
+EXPLANATION = (
+    '{{"taxpayers": 2, "candidates": [{{"tin_key": "{row}", "weight": 20.5}}], "checks": '
+    '{{"address_corroborated": true, "relatives_distinguished": true, '
+    '"name_corroborated": true, "tin_conflict": false, "weight_gap": 12.0}}}}'
+)
 RATE_SCALE = 1_000_003  # spreads outcomes and reasons over rows without a random generator
 POLICY_SHA256 = hashlib.sha256(b"policy 2025.2").hexdigest()
 MODEL_SHA256 = hashlib.sha256(b"model.json").hexdigest()
@@ -47,109 +59,117 @@ REJECT_CODES = ("DUPLICATE_IN_BATCH", "MISSING_REQUIRED_FIELD", "RECENTLY_REQUES
 REASONS = (None, None, None, "NAME_PARTIAL", "DOB_TRANSPOSED", "ADDRESS_STALE")
 
 
+# name, rows by table, the events accounting for them, when they are recorded
+Stage = tuple[str, list[tuple[Table, list[dict]]], list[Event], datetime]
+
+
 def keyed(text: str) -> str:
     return hmac.digest(SECRET, text.encode("utf-8"), "sha256").hex()
 
 
-def gate_events(subjects: int, decided: int) -> list[Event]:
-    """The receipt and one verdict per subject; `decided` of them proceed to matching."""
-    events = [
-        Event(
-            EventKind.BATCH_RECEIVED,
-            f"batch:{BATCH}",
-            BATCH,
-            {
-                "manifest_sha256": hashlib.sha256(BATCH.encode()).hexdigest(),
-                "requesting_agency": "Requesting Agency",
-                "statute": "26 U.S.C. 6103(i)(2)",
-                "batch_date": date(2025, 8, 1).isoformat(),
-                "subject_count": subjects,
-                "signer_key_id": "ed25519:0123456789abcdef",
-            },
-        )
-    ]
+def _event(spec: p.RowSpec, row: dict) -> Event:
+    """The event the recorder logs for `row` (taxgate.ledger.projection)."""
+    return Event(spec.kind, spec.key(row), BATCH, p.body_of(spec, row, SECRET))
+
+
+def gate_stage(subjects: int, decided: int, at: datetime) -> Stage:
+    """The receipt, one subject (verdict) and its requested data per row; `decided` proceed."""
+    batch = {
+        "batch_id": BATCH, "manifest_sha256": hashlib.sha256(BATCH.encode()).hexdigest(),
+        "requesting_agency": "Requesting Agency", "signer_key_id": "ed25519:0123456789abcdef",
+        "statute": "26 U.S.C. 6103(i)(2)", "batch_date": date(2025, 8, 1), "received_at": at,
+        "subject_count": subjects, "status": "gated",
+    }  # fmt: skip
+    subject_rows, data_rows, events = [], [], [_event(p.BATCHES, batch)]
     for row in range(subjects):
         proceed = row < decided
-        events.append(
-            Event(
-                EventKind.GATE_VERDICT,
-                f"verdict:{BATCH}:{row}",
-                BATCH,
-                {
-                    "row": row,
-                    "subject_key": keyed(f"subject {row}"),
-                    "proceed": proceed,
-                    "reason_codes": None if proceed else REJECT_CODES[row % len(REJECT_CODES)],
-                },
-            )
-        )
-    return events
+        fields = json.dumps({"subject_id": f"S-{row}", "last_name": f"Name {row}"})
+        subject = {
+            "batch_id": BATCH, "row": row, "subject_id": f"S-{row}",
+            "subject_key": keyed(fields), "proceed": proceed,
+            "reason_codes": None if proceed else REJECT_CODES[row % len(REJECT_CODES)],
+        }  # fmt: skip
+        subject_rows.append(subject)
+        data_rows.append({"batch_id": BATCH, "row": row, "fields": fields, "received_at": at})
+        events.append(_event(p.SUBJECTS, subject))
+    tables = [(t.batches, [batch]), (t.subjects, subject_rows), (t.subject_data, data_rows)]
+    return "gate", tables, events, at
 
 
-def decision_events(rows: range) -> list[Event]:
-    events = []
+def _outcome(row: int) -> str:
+    spread = row * RATE_SCALE % 100
+    return "CONFIRMED" if spread < 80 else ("REVIEW" if spread < 83 else "NOT_CONFIRMED")
+
+
+def decision_stage(rows: range, at: datetime) -> Stage:
+    decisions = []
     for row in rows:
         spread = row * RATE_SCALE % 100
-        outcome = "CONFIRMED" if spread < 80 else ("REVIEW" if spread < 83 else "NOT_CONFIRMED")
-        probability = 1 - spread / 10_000
-        events.append(
-            Event(
-                EventKind.DECISION,
-                f"decision:{BATCH}:{row}",
-                BATCH,
-                {
-                    "row": row,
-                    "outcome": outcome,
-                    "taxpayer_key": keyed(f"tin {row}") if outcome != "NOT_CONFIRMED" else None,
-                    "match_probability": f"{probability:.{PROBABILITY_DIGITS}f}",
-                    "reasons": REASONS[row % len(REASONS)],
-                    "policy_sha256": POLICY_SHA256,
-                    "model_sha256": MODEL_SHA256,
-                    "explanation_sha256": keyed(f"explanation {row}"),
-                },
-            )
-        )
-    return events
+        outcome = _outcome(row)
+        decisions.append({
+            "batch_id": BATCH, "row": row, "outcome": outcome,
+            "tin": f"9{row:08d}" if outcome != "NOT_CONFIRMED" else None,
+            "address_id": f"A-{row}", "match_probability": 1 - spread / 10_000,
+            "match_weight": 20 - spread / 10, "runner_up_tin": None, "runner_up_weight": None,
+            "reasons": REASONS[row % len(REASONS)], "policy_version": "2025.2",
+            "policy_sha256": POLICY_SHA256, "model_sha256": MODEL_SHA256,
+            "explanation": EXPLANATION.format(row=row), "decided_at": at,
+        })  # fmt: skip
+    return "decide", [(t.decisions, decisions)], [_event(p.DECISIONS, d) for d in decisions], at
 
 
-def release_events(disclosed: int) -> list[Event]:
-    events = [
-        Event(
-            EventKind.DISCLOSURE,
-            f"disclosure:{BATCH}:{row}",
-            BATCH,
-            {
-                "row": row,
-                "recipient_agency": "Requesting Agency",
-                "statute": "26 U.S.C. 6103(i)(2)",
-                "fields_disclosed": "street;unit;city;state;zip",
-                "address_tax_year": 2024,
-                "address_key": keyed(f"address {row}"),
-                "policy_sha256": POLICY_SHA256,
-                "model_sha256": MODEL_SHA256,
-                "subject_ref_key": keyed(f"S-{row}"),
-            },
-        )
-        for row in range(disclosed)
+def _confirmed_rows(decided: int, disclosed: int) -> Iterator[int]:
+    """The first `disclosed` decided rows that are CONFIRMED: only those may be disclosed (the
+    row audit checks the batch's story)."""
+    return islice((row for row in range(decided) if _outcome(row) == "CONFIRMED"), disclosed)
+
+
+def release_stage(subjects: int, decided: int, disclosed: int, at: datetime) -> Stage:
+    disclosures = [
+        {
+            "batch_id": BATCH,
+            "row": row,
+            "subject_id": f"S-{row}",
+            "recipient_agency": "Requesting Agency",
+            "statute": "26 U.S.C. 6103(i)(2)",
+            "fields_disclosed": "street;unit;city;state;zip",
+            "address_tax_year": 2024,
+            "address_key": keyed(f"address {row}"),
+            "policy_version": "2025.2",
+            "policy_sha256": POLICY_SHA256,
+            "model_sha256": MODEL_SHA256,
+            "disclosed_at": at,
+        }
+        for row in _confirmed_rows(decided, disclosed)
     ]
+    disclosed = len(disclosures)
+    response = {"batch_id": BATCH, "manifest_sha256": POLICY_SHA256, "path": "response.json",
+                "released_at": at}  # fmt: skip
+    events = [_event(p.DISCLOSURES, d) for d in disclosures]
     events.append(
         Event(
-            EventKind.RESPONSE_RELEASED,
-            f"response:{BATCH}",
-            BATCH,
-            {"manifest_sha256": POLICY_SHA256, "responses": disclosed, "disclosures": disclosed},
+            EventKind.RESPONSE_RELEASED, p.RESPONSES.key(response), BATCH,
+            p.body_of(p.RESPONSES, response, SECRET)
+            | {"responses": subjects, "disclosures": disclosed},  # one response per subject
         )
-    )
-    return events
+    )  # fmt: skip
+    return "release", [(t.disclosures, disclosures), (t.responses, [response])], events, at
 
 
-def stages(args: argparse.Namespace) -> Iterator[tuple[str, list[Event]]]:
-    """One list of events per transaction, built only when its turn comes (bounded memory)."""
-    yield "gate", gate_events(args.subjects, args.decided)
+def stages(args: argparse.Namespace) -> Iterator[Stage]:
+    """One stage per transaction, built only when its turn comes (bounded memory)."""
+    yield gate_stage(args.subjects, args.decided, datetime.now(UTC))
     chunk = args.decision_chunk
     for start in range(0, args.decided, chunk):
-        yield "decide", decision_events(range(start, min(start + chunk, args.decided)))
-    yield "release", release_events(args.disclosed)
+        rows = range(start, min(start + chunk, args.decided))
+        yield decision_stage(rows, datetime.now(UTC))
+    yield release_stage(args.subjects, args.decided, args.disclosed, datetime.now(UTC))
+
+
+def insert_rows(conn: Connection, tables: list[tuple[Table, list[dict]]]) -> None:
+    for table, rows in tables:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            conn.execute(insert(table), rows[start : start + INSERT_CHUNK])
 
 
 def peak_rss_mib() -> int:
@@ -172,11 +192,15 @@ def append_phase(args: argparse.Namespace) -> dict:
         step = next(pending, None)
         if step is None:
             break
-        stage, batch = step
+        stage, tables, batch, at = step
         build += time.perf_counter() - started
         started = time.perf_counter()
         with engine.begin() as conn:
-            events += append_events(conn, batch, datetime.now(UTC))
+            insert_rows(conn, tables)
+            if stage == "release":  # as recorder.record_release marks the batch
+                released = {"status": "released", "response_manifest_sha256": POLICY_SHA256}
+                conn.execute(update(t.batches).values(released))
+            events += append_events(conn, batch, at)
         append += time.perf_counter() - started
         transactions += 1
         if stage == "gate":  # the checkpoint an auditor keeps, before the rest is logged
@@ -184,7 +208,7 @@ def append_phase(args: argparse.Namespace) -> dict:
             _, note = make_checkpoint(engine, key_path)
             kept_checkpoint = time.perf_counter() - started
             (home / KEPT_NOTE).write_text(note, encoding="utf-8")
-        del batch, step
+        del batch, step, tables
     started = time.perf_counter()
     cp, _ = make_checkpoint(engine, key_path)
     checkpoint = time.perf_counter() - started
@@ -209,15 +233,21 @@ def verify_phase(args: argparse.Namespace) -> dict:
     keyring = load_keyring(home / KEYS_DIR)
     kept = (home / KEPT_NOTE).read_text(encoding="utf-8")
     started = time.perf_counter()
-    report = verify_log(engine, keyring, kept)
+    report = verify_log(engine, keyring, kept, rows=False)
     seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    rows = audit_rows(engine, report, SECRET)
+    rows_seconds = time.perf_counter() - started
     engine.dispose()
     if not report.ok:
-        raise SystemExit(f"the benchmark log does not verify: {report.failures[:3]}")
+        raise SystemExit(f"the benchmark ledger does not verify: {report.failures[:3]}")
     return {
         "verified_events": report.tree_size,
         "since_size": report.since_size,
-        "verify_seconds": round(seconds, 1),
+        "verify_log_seconds": round(seconds, 1),
+        "verified_rows": rows.rows_checked,
+        "verify_rows_seconds": round(rows_seconds, 1),
+        "verify_seconds": round(seconds + rows_seconds, 1),
         "verify_peak_rss_mib": peak_rss_mib(),
     }
 

@@ -27,6 +27,7 @@ from taxgate.ledger import schema as t
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import EventKind
+from taxgate.ledger.rows_audit import read_secret
 
 CHUNK = "100"  # subjects per match chunk: the small world's batch takes several chunks
 pytestmark = pytest.mark.slow
@@ -127,11 +128,12 @@ def test_a_batch_killed_at_any_point_finishes_once_and_verifies(
     assert sum(r["outcome"] == "CONFIRMED" for r in responses.to_pylist()) == confirmed
 
     engine = open_ledger(database_url)
-    report = verify_log(engine, load_keyring(world_dir / "keys"))
+    report = verify_log(engine, load_keyring(world_dir / "keys"), secret=read_secret(home))
     engine.dispose()
     assert report.ok, report
     # the resumed run signed what the killed one left unsigned (even after its release)
     assert (report.unsigned_events, report.signed_size) == (0, report.tree_size), report
+    assert report.rows is not None and report.rows.keyed_checked  # every table row, keyed too
 
 
 def test_the_same_manifest_again_returns_the_recorded_result(
@@ -196,7 +198,8 @@ def test_a_batch_checked_with_taxgate_gate_first_is_processed_as_the_same_batch(
     people are not re-requests of themselves."""
     gate = subprocess.run(
         [sys.executable, "-m", "taxgate", "gate", str(world_dir / "batch" / "manifest.json"),
-         "--keyring", str(world_dir / "keys"), "--home", str(home), "--out", str(tmp_path / "g")],
+         "--keyring", str(world_dir / "keys"), "--home", str(home), "--out", str(tmp_path / "g"),
+         "--key", str(disclosing_key(world_dir))],
         env=os.environ | {"TAXGATE_DATABASE_URL": database_url}, capture_output=True, text=True,
     )  # fmt: skip
     assert gate.returncode == 0, gate.stdout + gate.stderr
@@ -207,5 +210,8 @@ def test_a_batch_checked_with_taxgate_gate_first_is_processed_as_the_same_batch(
     engine = open_ledger(database_url)
     with engine.connect() as conn:
         remembered = conn.execute(select(func.count()).select_from(t.gate_batches)).scalar_one()
+    report = verify_log(engine, load_keyring(world_dir / "keys"), secret=read_secret(home))
     engine.dispose()
     assert remembered == 1
+    # the gate's logged memory accounts for the rows, and both commands signed what they logged
+    assert report.ok and report.unsigned_events == 0, report

@@ -455,7 +455,8 @@ def test_master_load_and_gate_through_the_installed_cli_write_only_private_files
     for args in (
         ["master", "load", str(world_dir / "filings.parquet"), "--home", str(home)],
         ["gate", str(world_dir / "batch" / "manifest.json"), "--keyring",
-         str(world_dir / "keys"), "--home", str(home), "--out", str(out)],
+         str(world_dir / "keys"), "--home", str(home), "--out", str(out),
+         "--key", str(disclosing_key(world_dir))],
     ):  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "taxgate", *args], capture_output=True, text=True, env=env

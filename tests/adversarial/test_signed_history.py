@@ -31,10 +31,12 @@ from taxgate.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpo
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import Event, EventKind, append_events, leaf_bytes
 from taxgate.ledger.log import make_checkpoint
+from tests.ledger.seed import seed_batch, subject
 from tests.ledger.test_events import AT, sample_events
 from tests.ledger.test_log import ORIGIN, unlock_log
 
 HALF, SIZE = 20, 40
+SEEDED_SUBJECTS = 6  # a seeded batch of 6 disclosed subjects logs HALF events
 NOW = AT + timedelta(days=30)  # the audit's clock: every event is long past the grace
 GRACE = timedelta(minutes=60)
 runner = CliRunner()
@@ -52,7 +54,9 @@ class Scene:
     def audit(self, since: int | None = None, keyring: dict | None = None, now=NOW):
         keys = keyring if keyring is not None else load_keyring(self.pub_path.parent)
         kept = None if since is None else self.notes[since]
-        return verify_log(self.engine, keys, kept, unsigned_grace=GRACE, now=now)
+        # The log and its checkpoints only: the scene's events have no table rows behind them
+        # (the row audit is taxgate.ledger.rows_audit's, tests/adversarial/test_rows_audit.py).
+        return verify_log(self.engine, keys, kept, unsigned_grace=GRACE, now=now, rows=False)
 
     def failures(self, since: int | None = None, **kwargs) -> list[str]:
         return [f.message for f in self.audit(since, **kwargs).failures]
@@ -78,8 +82,11 @@ def scene(database_url: str, disclosing_key, tmp_path: Path) -> Iterator[Scene]:
     engine = open_ledger(database_url)
     notes = {}
     for batch, size in (("B-1", HALF), ("B-2", SIZE)):
-        with engine.begin() as conn:
-            append_events(conn, sample_events(HALF, batch), AT)
+        # A processed batch, its rows and events (HALF of them), so the row audit of the CLI's
+        # verify holds too; the attacks are on the log and its checkpoints.
+        seed_batch(
+            engine, batch, [subject(row) for row in range(1, SEEDED_SUBJECTS + 1)], received_at=AT
+        )
         notes[size] = make_checkpoint(engine, key_path, now=AT)[1]
     yield Scene(database_url, engine, home, key_path, pub, notes)
     engine.dispose()
@@ -88,7 +95,7 @@ def scene(database_url: str, disclosing_key, tmp_path: Path) -> Iterator[Scene]:
 def forged_insert(seq: int, key: str, at: datetime) -> tuple[str, dict]:
     """A well-formed event written with SQL, around taxgate: the triggers allow INSERT."""
     event = Event(EventKind.DISCLOSURE, key, "B-2", {"row": 99})
-    body = leaf_bytes(event).decode("utf-8")
+    body = leaf_bytes(event, at).decode("utf-8")
     return (
         "INSERT INTO log_events (seq, kind, batch_id, event_key, body, leaf_hash, recorded_at) "
         "VALUES (:seq, :kind, :batch, :key, :body, :leaf, :at)",
@@ -209,10 +216,13 @@ def test_a_signature_spelled_in_non_canonical_base64_is_refused(scene: Scene) ->
 
 def test_checkpoint_refuses_an_edited_event_before_the_last_checkpoint(scene: Scene) -> None:
     with scene.engine.connect() as conn:
-        body = conn.execute(text("SELECT body FROM log_events WHERE seq = 25")).scalar_one()
+        # seq 24: the gate verdict of B-2's second subject (seed_batch logs verdict, decision,
+        # disclosure per subject after the batch event at seq 20)
+        body = conn.execute(text("SELECT body FROM log_events WHERE seq = 24")).scalar_one()
     edited = body.replace('"proceed":true', '"proceed":false')
+    assert edited != body
     leaf = merkle.leaf_hash(edited.encode("utf-8")).hex()
-    scene.sql(("UPDATE log_events SET body = :b, leaf_hash = :l WHERE seq = 25",
+    scene.sql(("UPDATE log_events SET body = :b, leaf_hash = :l WHERE seq = 24",
                {"b": edited, "l": leaf}))  # fmt: skip
     with pytest.raises(TaxgateError) as refused:
         _append_and_sign(scene)
@@ -256,8 +266,11 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     planted = scene.home / "keyring" / "planted.pub.json"
     planted.write_text(record.model_dump_json(), encoding="utf-8")
     with scene.engine.connect() as conn:
+        # seq 25: the decision of B-2's second subject; its row is rewritten to match, so
+        # only the checkpoint and the key can tell
         body = conn.execute(text("SELECT body FROM log_events WHERE seq = 25")).scalar_one()
-    edited = body.replace('"proceed":true', '"proceed":false')
+    edited = body.replace('"match_weight":"15.000000000"', '"match_weight":"16.000000000"')
+    assert edited != body
     leaf = merkle.leaf_hash(edited.encode("utf-8")).hex()
     head = merkle.root_from_leaf_hashes(
         [bytes.fromhex(h) for h in _leaves(scene.engine)[:25]]
@@ -268,6 +281,8 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     scene.sql(
         ("UPDATE log_events SET body = :b, leaf_hash = :l WHERE seq = 25",
          {"b": edited, "l": leaf}),
+        *_unlock_decisions(scene.engine),
+        ("UPDATE decisions SET match_weight = 16.0 WHERE batch_id = 'B-2' AND row = 2", {}),
         ("DELETE FROM checkpoints", {}),
         ("INSERT INTO checkpoints (tree_size, root_hash, signed_at, note) "
          "VALUES (40, :r, :at, :n)", {"r": head.hex(), "at": AT, "n": forged}),
@@ -280,6 +295,13 @@ def test_a_checkpoint_signed_with_a_key_dropped_into_the_home_is_caught_by_a_pin
     assert pinned.exit_code == 1
     assert "checkpoint at size 40: signed by no key in the keyring" in pinned.output
     assert "WARNING the trusted keys" not in pinned.output
+
+
+def _unlock_decisions(engine: Engine) -> list[tuple[str, dict]]:
+    """The intruder switches off the decisions table's append-only trigger first."""
+    if engine.dialect.name == "sqlite":
+        return [("DROP TRIGGER IF EXISTS decisions_no_update", {})]
+    return [("ALTER TABLE decisions DISABLE TRIGGER USER", {})]
 
 
 def _leaves(engine: Engine) -> list[str]:

@@ -29,7 +29,8 @@ def test_demo_runs_every_stage_and_scores_it(tmp_path) -> None:
     # The demo ends with the signed checkpoint and the auditor's verification of the log.
     note = (tmp_path / "answer" / "checkpoint.txt").read_text()
     assert note.startswith("taxgate/") and note.splitlines()[0] in result.output
-    assert "verified: every event, checkpoint and proof checks out" in result.output
+    assert "verified: every event, checkpoint, proof and table row checks out" in result.output
+    assert "keyed fields checked with the agency secret" in result.output
     wrongful = re.findall(
         r"wrongful: (?:wrong taxpayer|not confirmable)\s+│\s+(\d+)", result.output
     )

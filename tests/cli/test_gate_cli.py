@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from taxgate.formats.keys import write_key_pair
+from taxgate.formats.keys import load_keyring, write_key_pair
 from taxgate.gate.receipt import receipt_time
+from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
-from taxgate.ledger.schema import gate_people
+from taxgate.ledger.schema import checkpoints, gate_people, log_events
 from tests.support import valid_row
 
 # `taxgate gate` reads the gateway's own clock: a batch it should accept is dated today (UTC).
@@ -29,7 +30,9 @@ def _run(*args: str, home: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_key) -> None:
+def test_gate_command_writes_verdicts_and_summary(
+    tmp_path, make_batch, signer_key, disclosing_key
+) -> None:
     rows = [
         valid_row(subject_id="S-1"),
         valid_row(subject_id="S-2", street="Failed to Provide"),
@@ -45,6 +48,8 @@ def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_k
         str(keyring),
         "--out",
         str(tmp_path / "v"),
+        "--key",
+        str(disclosing_key[0]),
         home=tmp_path / "home",
     )
     assert result.returncode == 0, result.stderr
@@ -60,8 +65,59 @@ def test_gate_command_writes_verdicts_and_summary(tmp_path, make_batch, signer_k
     batch = json.loads((tmp_path / "v" / "batch-verdict.json").read_text())
     assert batch["accepted"] is True and len(batch["policy_sha256"]) == 64
 
-    again = _run("gate", str(manifest), "--keyring", str(keyring), home=tmp_path / "home")
+    again = _run("gate", str(manifest), "--keyring", str(keyring), "--key",
+                 str(disclosing_key[0]), home=tmp_path / "home")  # fmt: skip
     assert again.returncode == 1 and "RE-SUBMISSION" in again.stdout
+
+
+def test_gate_logs_its_memory_and_signs_the_log(
+    tmp_path, make_batch, signer_key, disclosing_key
+) -> None:
+    """The gate's memory is a gate_memory event, and the command ends with a checkpoint over
+    it: nothing `taxgate gate` writes is left unsigned, and the ledger verifies."""
+    manifest = make_batch([valid_row(subject_id="S-1")], submitted_on=TODAY)
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    home = tmp_path / "home"
+    result = _run("gate", str(manifest), "--keyring", str(keyring), "--key",
+                  str(disclosing_key[0]), home=home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "log signed: checkpoint of size 1" in result.stdout
+    engine = open_ledger(f"sqlite:///{home / 'ledger.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            kinds = conn.execute(select(log_events.c.kind)).scalars().all()
+            signed = conn.execute(select(checkpoints.c.tree_size)).scalars().all()
+        report = verify_log(engine, load_keyring(disclosing_key[1]))
+    finally:
+        engine.dispose()
+    assert kinds == ["gate_memory"] and signed == [1]
+    assert report.ok and report.unsigned_events == 0, report.failures
+    # Nothing new to log (the same batch again is a re-submission): nothing new to sign.
+    again = _run("gate", str(manifest), "--keyring", str(keyring), "--key",
+                 str(disclosing_key[0]), home=home)  # fmt: skip
+    assert again.returncode == 1 and "log signed" not in again.stdout
+
+
+def test_gate_without_key_is_refused_before_anything_is_written(
+    tmp_path, make_batch, signer_key
+) -> None:
+    manifest = make_batch([valid_row()], submitted_on=TODAY)
+    keyring = tmp_path / "keyring"
+    write_key_pair(*signer_key, keyring)
+    home = tmp_path / "home"
+    result = _run("gate", str(manifest), "--keyring", str(keyring), home=home)
+    assert result.returncode == 2
+    assert "--key" in result.stderr and "--dry-run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (home / "ledger.sqlite3").exists()
+    missing = _run("gate", str(manifest), "--keyring", str(keyring), "--key",
+                   str(tmp_path / "no.key"), home=home)  # fmt: skip
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert not (home / "ledger.sqlite3").exists()
+    dry = _run("gate", str(manifest), "--keyring", str(keyring), "--dry-run", home=home)
+    assert dry.returncode == 0, dry.stderr
+    assert not (home / "ledger.sqlite3").exists()
 
 
 def test_gate_refuses_unknown_signer_in_one_clear_line(tmp_path, make_batch) -> None:
@@ -102,7 +158,9 @@ def test_debug_shows_the_traceback(tmp_path, make_batch) -> None:
     assert "Traceback" in result.stderr and "TaxgateError" in result.stderr
 
 
-def test_gate_memory_is_dated_by_the_gateway_clock(tmp_path, make_batch, signer_key) -> None:
+def test_gate_memory_is_dated_by_the_gateway_clock(
+    tmp_path, make_batch, signer_key, disclosing_key
+) -> None:
     """`taxgate gate` remembers people under the day it received them, not the manifest's."""
     dated = TODAY - timedelta(days=3)
     manifest = make_batch([valid_row()], submitted_on=dated)
@@ -110,7 +168,7 @@ def test_gate_memory_is_dated_by_the_gateway_clock(tmp_path, make_batch, signer_
     write_key_pair(*signer_key, keyring)
     home = tmp_path / "home"
     result = _run("gate", str(manifest), "--keyring", str(keyring), "--out", str(tmp_path / "v"),
-                  home=home)  # fmt: skip
+                  "--key", str(disclosing_key[0]), home=home)  # fmt: skip
     assert result.returncode == 0, result.stderr
     engine = open_ledger(f"sqlite:///{home / 'ledger.sqlite3'}")
     with engine.connect() as conn:
@@ -121,9 +179,12 @@ def test_gate_memory_is_dated_by_the_gateway_clock(tmp_path, make_batch, signer_
     assert not list(home.glob("*.batch-lock.json")), "the lock's holder note is left behind"
 
 
-def test_gate_refuses_a_batch_dated_ahead_of_its_receipt(tmp_path, make_batch, signer_key):
+def test_gate_refuses_a_batch_dated_ahead_of_its_receipt(
+    tmp_path, make_batch, signer_key, disclosing_key
+):
     manifest = make_batch([valid_row()], submitted_on=TODAY + timedelta(days=100))
     keyring = tmp_path / "keyring"
     write_key_pair(*signer_key, keyring)
-    result = _run("gate", str(manifest), "--keyring", str(keyring), home=tmp_path / "home")
+    result = _run("gate", str(manifest), "--keyring", str(keyring), "--key",
+                  str(disclosing_key[0]), home=tmp_path / "home")  # fmt: skip
     assert result.returncode == 1 and "BATCH_DATE_AFTER_RECEIPT" in result.stdout

@@ -16,6 +16,8 @@ from taxgate.ledger import merkle
 from taxgate.ledger.checkpoint import verify_checkpoint
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.events import append_events
+from taxgate.ledger.secret import SECRET_FILE
+from tests.ledger.seed import SECRET, seed_batch, subject
 from tests.ledger.test_events import AT, sample_events
 from tests.ledger.test_log import ORIGIN, unlock_log
 
@@ -85,14 +87,56 @@ def test_prove_an_unknown_event_is_a_user_error(home: Path) -> None:
     assert "no event with key" in str(result.exception)
 
 
-def test_verify_passes_an_untouched_log(home: Path, disclosing_key) -> None:
+@pytest.fixture
+def seeded_home(database_url: str, tmp_path: Path, monkeypatch) -> Path:
+    """A home whose ledger holds a released batch: its table rows and its events."""
+    home = tmp_path / "seeded"
+    home.mkdir()
+    if database_url.startswith("postgresql"):
+        monkeypatch.setenv("TAXGATE_DATABASE_URL", database_url)
+        url = database_url
+    else:
+        monkeypatch.delenv("TAXGATE_DATABASE_URL", raising=False)
+        url = f"sqlite:///{home / 'ledger.sqlite3'}"
+    engine = open_ledger(url)
+    seed_batch(engine, "B-1", [subject(1), subject(2, outcome="NOT_CONFIRMED")])
+    engine.dispose()
+    return home
+
+
+SEEDED_EVENTS = 7  # batch, 2 verdicts, 2 decisions, 1 disclosure, the response
+
+
+def test_verify_passes_an_untouched_ledger(seeded_home: Path, disclosing_key) -> None:
     key, keyring = disclosing_key
-    kept = home.parent / "kept.txt"
-    invoke("checkpoint", "--home", str(home), "--key", str(key), "--out", str(kept))
-    result = invoke("verify", "--home", str(home), "--keyring", str(keyring), "--since", str(kept))
+    kept = seeded_home.parent / "kept.txt"
+    invoke("checkpoint", "--home", str(seeded_home), "--key", str(key), "--out", str(kept))
+    args = ("verify", "--home", str(seeded_home), "--keyring", str(keyring), "--since", str(kept))
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
-    assert "verified" in result.output and f"events       {EVENTS}" in result.output
-    assert "your checkpoint (size 12)" in result.output
+    assert "verified" in result.output and f"events       {SEEDED_EVENTS}" in result.output
+    assert f"your checkpoint (size {SEEDED_EVENTS})" in result.output
+    assert "keyed fields NOT checked (no agency secret in this home)" in result.output
+    (seeded_home / SECRET_FILE).write_bytes(SECRET)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "keyed fields checked with the agency secret" in result.output
+
+
+def test_verify_names_a_table_row_that_disagrees_with_the_log(
+    seeded_home: Path, disclosing_key, database_url: str
+) -> None:
+    url = database_url if database_url.startswith("postgresql") else None
+    engine = open_ledger(url or f"sqlite:///{seeded_home / 'ledger.sqlite3'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE decisions SET outcome = 'CONFIRMED' WHERE row = 2"))
+    engine.dispose()
+    result = invoke("verify", "--home", str(seeded_home), "--keyring", str(disclosing_key[1]))
+    assert result.exit_code == 1, result.output
+    assert (
+        "FAIL decisions batch B-1 row 2: outcome stored 'CONFIRMED' but the log says "
+        "'NOT_CONFIRMED' (event decision:B-1:2, seq 5)"
+    ) in result.output
 
 
 def test_verify_lists_each_failure_and_exits_1(

@@ -6,17 +6,19 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
+from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.policy import Policy, default_policy_path, load_policy
 from tests.support import BATCH_DATE, valid_row
 
 AT = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
+SECRET = b"seeded agency secret"  # keys the seeded ledger's personal fields, as HOME's would
 HASH = "ab" * 32
 MODEL = "cd" * 32
 STATUTE = "8 U.S.C. 1253(a)(1)"
@@ -83,76 +85,102 @@ def explanation(s: Seeded) -> str:
     return json.dumps({"taxpayers": 2, "candidates": [], "checks": checks})
 
 
+def _event(spec: p.RowSpec, row: dict) -> Event:
+    return Event(spec.kind, spec.key(row), row.get("batch_id"), p.body_of(spec, row, SECRET))
+
+
 def seed_batch(
     engine: Engine,
     batch_id: str,
     subjects: Iterable[Seeded],
     *,
     received_at: datetime = AT,
+    receipt: datetime | None = None,
     batch_date: date = BATCH_DATE,
     statute: str = STATUTE,
     recipient: str = REQUESTER,
     purged: bool = False,
     released: bool = True,
 ) -> None:
-    """The batch with every table a processed batch fills, and the log events that go with it.
+    """The batch with every table a processed batch fills, and the log events that go with it,
+    each body as the recorder writes it (`taxgate.ledger.projection`, keyed with SECRET).
 
-    `purged` leaves out subject_data, as retention would have; `released` adds the response.
+    `purged` leaves out subject_data, as retention would have, and logs the purge that removed
+    it; `released` adds the response. `receipt` is the gateway's receipt time (default
+    `received_at`, the time every stage is recorded at): as `taxgate process` records it, it
+    may precede the stages' time, and is logged in the batch event's body.
     """
     subjects = list(subjects)
-    events = [Event(EventKind.BATCH_RECEIVED, f"batch:{batch_id}", batch_id,
-                    {"subject_count": len(subjects), "statute": statute})]  # fmt: skip
+    arrived = received_at if receipt is None else receipt
+    rows: list[tuple[t.Table, dict]] = []
+    events: list[Event] = []
+
+    def add(spec: p.RowSpec, row: dict, *, log: bool = True) -> None:
+        rows.append((spec.table, row))
+        if log:
+            events.append(_event(spec, row))
+
+    add(p.BATCHES, {
+        "batch_id": batch_id, "manifest_sha256": HASH, "requesting_agency": recipient,
+        "signer_key_id": "ed25519:0000000000000000", "statute": statute,
+        "batch_date": batch_date, "received_at": arrived, "subject_count": len(subjects),
+        "status": "released" if released else "decided",
+        "response_manifest_sha256": HASH if released else None,
+    })  # fmt: skip
+    data = []
+    for s in subjects:
+        key = {"batch_id": batch_id, "row": s.row}
+        text = json.dumps(dict(s.fields), sort_keys=True)
+        add(p.SUBJECTS, {**key, "subject_id": s.fields["subject_id"],
+                         "subject_key": p.keyed(SECRET, text), "proceed": s.proceed,
+                         "reason_codes": s.reason_codes})  # fmt: skip
+        data.append({**key, "fields": text, "received_at": arrived})
+        if s.outcome is None:
+            continue
+        add(p.DECISIONS, {
+            **key, "outcome": s.outcome, "tin": "900700001", "address_id": "A-1",
+            "match_probability": s.probability, "match_weight": 15.0, "runner_up_tin": None,
+            "runner_up_weight": None, "reasons": None, "policy_version": SEEDED_POLICY,
+            "policy_sha256": HASH, "model_sha256": MODEL, "explanation": explanation(s),
+            "decided_at": received_at,
+        })  # fmt: skip
+        if s.review is not None:
+            add(p.REVIEWS, {**key, "resolution": s.review, "officer": "Dana Officer",
+                            "note": "checked", "reviewed_at": received_at})  # fmt: skip
+        if released and s.is_disclosed:
+            add(p.DISCLOSURES, {
+                **key, "subject_id": s.fields["subject_id"], "recipient_agency": recipient,
+                "statute": statute, "fields_disclosed": FIELDS, "address_tax_year": 2024,
+                "address_key": HASH, "policy_version": SEEDED_POLICY, "policy_sha256": HASH,
+                "model_sha256": MODEL, "disclosed_at": received_at,
+            })  # fmt: skip
+    if not purged:
+        rows += [(t.subject_data, d) for d in data]
+    if released:
+        path = f"{batch_id}/response.json"
+        response = {"batch_id": batch_id, "manifest_sha256": HASH, "path": path,
+                    "released_at": received_at}  # fmt: skip
+        add(p.RESPONSES, response, log=False)
+        disclosed = sum(1 for s in subjects if s.outcome and s.is_disclosed)
+        counts = {"responses": len(subjects), "disclosures": disclosed}
+        events.append(Event(EventKind.RESPONSE_RELEASED, p.RESPONSES.key(response), batch_id,
+                            p.body_of(p.RESPONSES, response, SECRET) | counts))  # fmt: skip
     with engine.begin() as conn:
-        conn.execute(
-            insert(t.batches).values(
-                batch_id=batch_id, manifest_sha256=HASH, requesting_agency=recipient,
-                signer_key_id="ed25519:0000000000000000", statute=statute,
-                batch_date=batch_date, received_at=received_at, subject_count=len(subjects),
-                status="released" if released else "decided",
-            )
-        )  # fmt: skip
-        for s in subjects:
-            key = {"batch_id": batch_id, "row": s.row}
-            conn.execute(insert(t.subjects).values(
-                **key, subject_id=s.fields["subject_id"], subject_key=HASH, proceed=s.proceed,
-                reason_codes=s.reason_codes))  # fmt: skip
-            events.append(Event(EventKind.GATE_VERDICT, f"verdict:{batch_id}:{s.row}", batch_id,
-                                {"row": s.row, "proceed": s.proceed,
-                                 "reason_codes": s.reason_codes}))  # fmt: skip
-            if not purged:
-                conn.execute(insert(t.subject_data).values(
-                    **key, fields=json.dumps(dict(s.fields), sort_keys=True),
-                    received_at=received_at))  # fmt: skip
-            if s.outcome is None:
-                continue
-            conn.execute(insert(t.decisions).values(
-                **key, outcome=s.outcome, tin="900700001", address_id="A-1",
-                match_probability=s.probability, match_weight=15.0, reasons=None,
-                policy_version=SEEDED_POLICY, policy_sha256=HASH, model_sha256=MODEL,
-                explanation=explanation(s), decided_at=received_at))  # fmt: skip
-            events.append(Event(EventKind.DECISION, f"decision:{batch_id}:{s.row}", batch_id,
-                                {"row": s.row, "outcome": s.outcome}))  # fmt: skip
-            if s.review is not None:
-                conn.execute(insert(t.reviews).values(
-                    **key, resolution=s.review, officer="Dana Officer", note="checked",
-                    reviewed_at=received_at))  # fmt: skip
-                events.append(Event(EventKind.REVIEW, f"review:{batch_id}:{s.row}", batch_id,
-                                    {"row": s.row, "resolution": s.review}))  # fmt: skip
-            if released and s.is_disclosed:
-                conn.execute(insert(t.disclosures).values(
-                    **key, subject_id=s.fields["subject_id"], recipient_agency=recipient,
-                    statute=statute, fields_disclosed=FIELDS, address_tax_year=2024,
-                    address_key=HASH, policy_version=SEEDED_POLICY, policy_sha256=HASH,
-                    model_sha256=MODEL, disclosed_at=received_at))  # fmt: skip
-                events.append(Event(EventKind.DISCLOSURE, f"disclosure:{batch_id}:{s.row}",
-                                    batch_id, {"row": s.row}))  # fmt: skip
-        if released:
-            conn.execute(insert(t.responses).values(
-                batch_id=batch_id, manifest_sha256=HASH, path=f"{batch_id}/response.json",
-                released_at=received_at))  # fmt: skip
-            events.append(Event(EventKind.RESPONSE_RELEASED, f"response:{batch_id}", batch_id,
-                                {"manifest_sha256": HASH}))  # fmt: skip
+        for table, row in rows:
+            conn.execute(insert(table).values(**row))
         append_events(conn, events, received_at)
+        if purged:
+            _log_purge(conn, received_at, len(data))
+
+
+def _log_purge(conn: Connection, received_at: datetime, purged: int) -> None:
+    """The purge that removed a seeded batch's personal data, as `taxgate purge` records it."""
+    before = received_at.date() + timedelta(days=1)
+    row = {"before_date": before, "subjects_purged": purged, "purged_at": received_at}
+    result = conn.execute(insert(t.purges).values(**row))
+    row["id"] = int(result.inserted_primary_key[0])
+    body = p.body_of(p.PURGES, row, None)
+    append_events(conn, [Event(EventKind.PURGE, p.PURGES.key(row), None, body)], received_at)
 
 
 def count(engine: Engine, table: t.Table, **where: object) -> int:

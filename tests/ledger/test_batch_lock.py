@@ -131,12 +131,14 @@ def test_an_in_memory_ledger_is_locked_within_the_process() -> None:
 
 
 def test_one_sqlite_file_named_two_ways_has_one_lock(tmp_path) -> None:
-    """Another spelling of the ledger's path must not be a way around its lock (a symlinked
-    ledger file is refused outright: taxgate.home)."""
+    """A symlinked folder (or a relative path) to the ledger must not be a way around its lock.
+
+    (A symlink in place of the ledger file itself is refused outright: taxgate.home.)
+    """
     real = tmp_path / "real" / "ledger.sqlite3"
     engine = open_ledger(f"sqlite:///{real}")
-    (tmp_path / "elsewhere").mkdir()
-    alias = tmp_path / "elsewhere" / ".." / "real" / "." / "ledger.sqlite3"
+    (tmp_path / "elsewhere").symlink_to(tmp_path / "real", target_is_directory=True)
+    alias = tmp_path / "elsewhere" / "ledger.sqlite3"
     holder = start_holder(f"sqlite:///{alias}", "through the alias")
     try:
         wait_for(holder, "held")

@@ -15,7 +15,7 @@ from taxgate.errors import TaxgateError
 from taxgate.formats.keys import load_keyring, new_key, write_key_pair
 from taxgate.ledger.bundle import check_bundle, export_consistency, export_inclusion
 from taxgate.ledger.database import open_ledger
-from taxgate.ledger.events import append_events
+from taxgate.ledger.events import append_events, time_text
 from taxgate.ledger.log import make_checkpoint
 from tests.ledger.test_events import AT, sample_events
 from tests.support import BATCH_DATE
@@ -48,6 +48,16 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, di
 
 def text(bundle: dict) -> str:
     return json.dumps(bundle, indent=2)
+
+
+def test_an_inclusion_bundle_carries_the_time_its_leaf_hashes(bundles) -> None:
+    """recorded_at is part of the leaf: the bundle's body holds it, and moving it fails."""
+    inclusion, _, record = bundles
+    body = json.loads(inclusion["body"])
+    assert body["recorded_at"] == time_text(AT)
+    moved = inclusion | {"body": inclusion["body"].replace(body["recorded_at"][:4], "1999", 1)}
+    with pytest.raises(TaxgateError):
+        check_bundle(text(moved), record)
 
 
 def test_both_bundles_verify(bundles) -> None:

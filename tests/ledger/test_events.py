@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,12 @@ from taxgate.ledger.events import (
     EventKind,
     append_events,
     leaf_bytes,
+    time_text,
 )
 from taxgate.ledger.schema import gate_batches, log_events
 
 AT = datetime(2025, 8, 1, 12, 30, tzinfo=UTC)
+STAMP = "2025-08-01T12:30:00.000000Z"  # AT as a leaf's recorded_at
 HASH = "ab" * 32
 
 
@@ -88,9 +91,25 @@ def logged(engine: Engine) -> list:
 
 def test_leaf_is_kind_key_batch_and_body_as_rfc8785() -> None:
     event = decision(17)
-    expected = {"kind": "decision", "key": "decision:B-1:17", "batch_id": "B-1", **event.body}
-    assert leaf_bytes(event) == rfc8785.dumps(expected)
-    assert leaf_bytes(event).startswith(b'{"batch_id":"B-1","key":"decision:B-1:17","kind"')
+    expected = {"kind": "decision", "key": "decision:B-1:17", "batch_id": "B-1",
+                "recorded_at": STAMP, **event.body}  # fmt: skip
+    assert leaf_bytes(event, AT) == rfc8785.dumps(expected)
+    assert leaf_bytes(event, AT).startswith(b'{"batch_id":"B-1","key":"decision:B-1:17","kind"')
+    assert b',"recorded_at":"2025-08-01T12:30:00.000000Z",' in leaf_bytes(event, AT)
+
+
+def test_the_leaf_holds_recorded_at_so_another_time_is_another_leaf() -> None:
+    event = decision(17)
+    later = AT.replace(microsecond=1)
+    assert leaf_bytes(event, later) != leaf_bytes(event, AT)
+    assert b'"recorded_at":"2025-08-01T12:30:00.000001Z"' in leaf_bytes(event, later)
+
+
+def test_recorded_at_is_written_in_utc_whatever_the_zone_given() -> None:
+    eastern = AT.astimezone(timezone(timedelta(hours=-4)))
+    assert time_text(eastern) == STAMP
+    with pytest.raises(TaxgateError, match="no time zone"):
+        time_text(AT.replace(tzinfo=None))
 
 
 TRICKY_TEXT = [
@@ -107,15 +126,17 @@ TRICKY_TEXT = [
 @pytest.mark.parametrize("value", TRICKY_TEXT)
 def test_fast_json_equals_rfc8785_for_tricky_text(value: str) -> None:
     event = Event(EventKind.REVIEW, f"review:{value}", value, {"note": value, "n": -1})
-    expected = {"kind": "review", "key": f"review:{value}", "batch_id": value, "note": value}
-    assert leaf_bytes(event) == rfc8785.dumps(expected | {"n": -1})
+    expected = {"kind": "review", "key": f"review:{value}", "batch_id": value, "note": value,
+                "recorded_at": STAMP}  # fmt: skip
+    assert leaf_bytes(event, AT) == rfc8785.dumps(expected | {"n": -1})
 
 
 @pytest.mark.parametrize("number", [0, -0, 1, -1, MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER, 10**15])
 def test_fast_json_equals_rfc8785_for_integers(number: int) -> None:
     event = Event(EventKind.PURGE, "purge:1", None, {"count": number, "done": True, "why": None})
-    expected = {"kind": "purge", "key": "purge:1", "batch_id": None, "count": number}
-    assert leaf_bytes(event) == rfc8785.dumps(expected | {"done": True, "why": None})
+    expected = {"kind": "purge", "key": "purge:1", "batch_id": None, "count": number,
+                "recorded_at": STAMP}  # fmt: skip
+    assert leaf_bytes(event, AT) == rfc8785.dumps(expected | {"done": True, "why": None})
 
 
 NAMES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=12)
@@ -140,8 +161,8 @@ def test_fast_json_equals_rfc8785_for_any_flat_body(
     if any(0xD800 <= ord(c) <= 0xDFFF for s in strings for c in s):
         return  # lone surrogates are not text; test_lone_surrogate_is_refused covers them
     event = Event(EventKind.DISCLOSURE, key, batch, body)
-    expected = {"kind": "disclosure", "key": key, "batch_id": batch, **body}
-    assert leaf_bytes(event) == rfc8785.dumps(expected)
+    expected = {"kind": "disclosure", "key": key, "batch_id": batch, "recorded_at": STAMP, **body}
+    assert leaf_bytes(event, AT) == rfc8785.dumps(expected)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +180,7 @@ def test_fast_json_equals_rfc8785_for_any_flat_body(
 )
 def test_body_values_that_are_not_flat_or_shadow_the_leaf_are_refused(body, field) -> None:
     with pytest.raises(TaxgateError) as caught:
-        leaf_bytes(Event(EventKind.DECISION, "decision:B-1:0", "B-1", body))
+        leaf_bytes(Event(EventKind.DECISION, "decision:B-1:0", "B-1", body), AT)
     assert caught.value.field == field
     assert "decision:B-1:0" in caught.value.what
 
@@ -180,7 +201,7 @@ def test_body_values_that_are_not_flat_or_shadow_the_leaf_are_refused(body, fiel
 )  # fmt: skip
 def test_malformed_events_are_refused(event: Event) -> None:
     with pytest.raises(TaxgateError):
-        leaf_bytes(event)
+        leaf_bytes(event, AT)
 
 
 def test_without_the_c_encoder_the_public_encoder_writes_the_same(monkeypatch) -> None:
@@ -194,7 +215,7 @@ def test_without_the_c_encoder_the_public_encoder_writes_the_same(monkeypatch) -
 def test_kind_given_as_its_string_value_makes_the_same_leaf() -> None:
     as_enum = decision(1)
     as_text = Event("decision", as_enum.key, as_enum.batch_id, as_enum.body)  # type: ignore[arg-type]
-    assert leaf_bytes(as_text) == leaf_bytes(as_enum)
+    assert leaf_bytes(as_text, AT) == leaf_bytes(as_enum, AT)
 
 
 # --- appending ---
@@ -209,8 +230,8 @@ def test_append_numbers_from_zero_and_stores_the_leaf(ledger: Engine) -> None:
     rows = logged(ledger)
     assert [r.seq for r in rows] == list(range(8))
     for row, event in zip(rows, [*events, decision(99)], strict=True):
-        assert row.body.encode("utf-8") == leaf_bytes(event)
-        assert row.leaf_hash == merkle.leaf_hash(leaf_bytes(event)).hex()
+        assert row.body.encode("utf-8") == leaf_bytes(event, AT)
+        assert row.leaf_hash == merkle.leaf_hash(leaf_bytes(event, AT)).hex()
         assert (row.kind, row.event_key, row.batch_id) == (event.kind, event.key, event.batch_id)
         recorded = row.recorded_at
         assert recorded.replace(tzinfo=recorded.tzinfo or UTC) == AT
@@ -244,6 +265,22 @@ def test_a_rerun_skips_events_already_logged_identically(ledger: Engine) -> None
     rows = logged(ledger)
     assert [r.seq for r in rows] == list(range(6))
     assert [r.event_key for r in rows] == [e.key for e in first]
+
+
+def test_a_rerun_later_skips_what_was_logged_and_keeps_its_time(ledger: Engine) -> None:
+    """recorded_at is in the leaf, yet a rerun an hour later is the same event, not a new one."""
+    first = sample_events(6)
+    later = AT + timedelta(hours=1)
+    with ledger.begin() as conn:
+        append_events(conn, first[:4], AT)
+    with ledger.begin() as conn:
+        assert append_events(conn, first, later) == 2
+    rows = logged(ledger)
+    assert [json.loads(r.body)["recorded_at"] for r in rows] == [STAMP] * 4 + [
+        "2025-08-01T13:30:00.000000Z"
+    ] * 2
+    with ledger.begin() as conn, pytest.raises(TaxgateError, match="different event"):
+        append_events(conn, [decision(0, outcome="NOT_CONFIRMED")], later)
 
 
 def test_a_repeated_key_within_one_call_is_logged_once(ledger: Engine) -> None:
@@ -290,7 +327,7 @@ def test_many_chunks_keep_order_and_numbering(ledger: Engine, monkeypatch) -> No
 WORKER = textwrap.dedent(
     """
     import sys, time
-    from datetime import UTC, date, datetime
+    from datetime import UTC, date, datetime, timedelta, timezone
     from pathlib import Path
     from sqlalchemy import insert, select
     from taxgate.ledger.engine import make_engine

@@ -45,7 +45,7 @@ def append(engine: Engine, events) -> None:
 
 
 def expected_root(events) -> bytes:
-    return merkle.root_from_leaf_hashes([merkle.leaf_hash(leaf_bytes(e)) for e in events])
+    return merkle.root_from_leaf_hashes([merkle.leaf_hash(leaf_bytes(e, AT)) for e in events])
 
 
 def stored_checkpoints(engine: Engine) -> int:
@@ -66,8 +66,8 @@ def test_size_leaves_and_roots_follow_the_events(ledger: Engine, monkeypatch) ->
     append(ledger, events)
     with ledger.connect() as conn:
         assert tree_size(conn) == 11
-        assert leaf_hashes(conn) == [merkle.leaf_hash(leaf_bytes(e)) for e in events]
-        assert leaf_hashes(conn, 5) == [merkle.leaf_hash(leaf_bytes(e)) for e in events[:5]]
+        assert leaf_hashes(conn) == [merkle.leaf_hash(leaf_bytes(e, AT)) for e in events]
+        assert leaf_hashes(conn, 5) == [merkle.leaf_hash(leaf_bytes(e, AT)) for e in events[:5]]
         assert root(conn) == expected_root(events)
         assert root(conn, 6) == expected_root(events[:6])
         with pytest.raises(TaxgateError, match="outside the log"):
@@ -157,7 +157,7 @@ def test_inclusion_proofs_verify_for_every_event_and_size(ledger: Engine) -> Non
                 assert check_inclusion(proof), (seq, size)
         by_key = prove_inclusion(conn, events[6].key)
     assert (by_key["seq"], by_key["tree_size"], by_key["event_key"]) == (6, 13, events[6].key)
-    assert by_key["body"].encode("utf-8") == leaf_bytes(events[6])
+    assert by_key["body"].encode("utf-8") == leaf_bytes(events[6], AT)
     assert check_inclusion(by_key)
 
 
@@ -254,7 +254,9 @@ def test_proofs_refuse_a_log_that_no_longer_matches_its_checkpoint(
     with ledger.begin() as conn:
         unlock_log(conn)
         forged = decision(0, outcome="NOT_CONFIRMED")
-        body = leaf_bytes(forged).decode("utf-8").replace('"decision:B-1:0"', '"decision:B-1:x"')
+        body = (
+            leaf_bytes(forged, AT).decode("utf-8").replace('"decision:B-1:0"', '"decision:B-1:x"')
+        )
         conn.execute(
             text("UPDATE log_events SET body = :body, leaf_hash = :leaf WHERE seq = 4"),
             {"body": body, "leaf": merkle.leaf_hash(body.encode("utf-8")).hex()},

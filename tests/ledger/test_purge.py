@@ -72,6 +72,7 @@ def test_the_purge_is_logged_without_personal_data(ledger, policy) -> None:
         "kind": "purge",
         "key": "purge:1",
         "batch_id": None,
+        "recorded_at": "2025-09-01T12:00:00.000000Z",
         "before_date": "2024-09-01",
         "subjects_purged": 2,
         "batches_purged": 1,

@@ -23,6 +23,7 @@ from taxgate.formats.tables import read_table
 from taxgate.gate.receipt import receipt_time
 from taxgate.ledger.audit import verify_log
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.rows_audit import read_secret
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.master import load_filings
 from taxgate.match.train import train
@@ -149,7 +150,7 @@ def _run(
     console.rule("[bold]5. The transparency log")
     console.print("checkpoint signed after the batch:")
     console.print(result.checkpoint or "", markup=False, highlight=False)
-    report = verify_log(ledger, load_keyring(keyring))
+    report = verify_log(ledger, load_keyring(keyring), secret=read_secret(home))
     print_audit(report, keyring)
     if not report.ok:
         raise typer.Exit(1)

@@ -11,18 +11,22 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from taxgate.cli.console import console, plain, progress_bar
+from taxgate.cli.signing import KEY_HELP, sign_log
 from taxgate.config import get_settings
+from taxgate.errors import TaxgateError
 from taxgate.faults import place
 from taxgate.formats.codes import split_codes
 from taxgate.formats.csvcells import write_arrow_csv
-from taxgate.formats.keys import load_keyring
+from taxgate.formats.keys import load_keyring, load_private_key
 from taxgate.gate.history import GateHistory, MemoryHistory
 from taxgate.gate.receipt import receipt_time
 from taxgate.gate.run import run_gate
 from taxgate.gate.verdicts import GateResult
 from taxgate.home import private_out
+from taxgate.ledger.audit import unsigned_events
 from taxgate.ledger.batch_lock import batch_lock
 from taxgate.ledger.database import open_ledger
 from taxgate.ledger.gate_history import SqlGateHistory
@@ -49,17 +53,33 @@ def gate(
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
-        help="Do not remember the batch (no re-submission or re-request record).",
+        help="Do not remember the batch (no re-submission or re-request record, no log event).",
+    ),
+    key: Path | None = typer.Option(
+        None, "--key", help=f"{KEY_HELP} Required unless --dry-run (the gate's memory is logged)."
     ),
 ) -> None:
     """Check every request of a batch before matching; write per-subject verdicts.
 
-    Example: taxgate gate world/batch/manifest.json --keyring world/keys --out verdicts/
+    Unless --dry-run, the gate's memory of the batch is written to the ledger with a
+    gate_memory log event, and the command ends by signing the log with --key.
+
+    Example: taxgate gate world/batch/manifest.json --key keys/ed25519_x.key --out verdicts/
     """
     settings = get_settings()
     received_at = receipt_time()  # the gateway's clock as the batch arrives, before any wait
     home = home or settings.home
     rules = load_policy(policy)
+    if not dry_run:
+        if key is None:
+            raise TaxgateError(
+                "taxgate gate remembers the batch in the ledger, which logs an event, and every "
+                "command that logs an event signs the log",
+                "Add --key with the disclosing agency's private signing key, or --dry-run to "
+                "check the batch without remembering it.",
+                field="key",
+            )
+        load_private_key(key)  # a key that cannot sign is refused before anything is written
     keyring_dir = keyring or home / "keyring"
     history: GateHistory
     with ExitStack() as held:
@@ -68,9 +88,11 @@ def gate(
         else:
             # Writing the gate's memory: under the batch lock, like `taxgate process`.
             ledger = open_ledger(settings.ledger_url(home))
+            held.callback(ledger.dispose)
             wait = settings.batch_lock_wait_seconds
             held.enter_context(batch_lock(ledger, f"taxgate gate {manifest}", wait))
             history = SqlGateHistory(ledger)
+            unsigned_at_start = unsigned_events(ledger)
         with progress_bar() as bar:
             task = bar.add_task("gate", total=None)
             result = run_gate(
@@ -84,12 +106,20 @@ def gate(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 received_at=received_at,
             )
+        if not dry_run and key is not None and _logged_size(ledger) > sum(unsigned_at_start[:2]):
+            sign_log(ledger, key, unsigned_at_start)  # the gate_memory event, signed
     if out is not None:
         with place(out):
             write_verdicts(result, out, fmt)
     print_summary(result)
     if not result.batch.accepted:
         raise typer.Exit(1)
+
+
+def _logged_size(engine: Engine) -> int:
+    """Events now in the log: signed ones plus those past the newest checkpoint."""
+    signed, unsigned, _ = unsigned_events(engine)
+    return signed + unsigned
 
 
 def write_verdicts(result: GateResult, out: Path, fmt: VerdictFormat) -> None:

@@ -26,6 +26,7 @@ from taxgate.ledger.audit import AuditReport, verify_log
 from taxgate.ledger.bundle import check_bundle, export_consistency, export_inclusion
 from taxgate.ledger.database import open_ledger, open_ledger_readonly
 from taxgate.ledger.log import prove_inclusion
+from taxgate.ledger.rows_audit import read_secret, rows_line
 from taxgate.policy import load_policy
 
 ledger_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
@@ -138,6 +139,7 @@ def print_audit(report: AuditReport, keyring_dir: Path | str) -> None:
         ("unsigned", report.unsigned_events),
         ("since", kept),
         ("keys trusted", keyring_dir),
+        ("tables", rows_line(report.rows)),
     )
     for warning in report.warnings:
         console.print(
@@ -155,10 +157,14 @@ def print_audit(report: AuditReport, keyring_dir: Path | str) -> None:
     if hidden > 0 or report.unlisted_failures:
         console.print(f"... and {max(hidden, 0) + report.unlisted_failures} more failures")
     if report.ok:
-        console.print("[bold green]verified[/]: every event, checkpoint and proof checks out")
+        console.print(
+            "[bold green]verified[/]: every event, checkpoint, proof and table row checks out"
+        )
     else:
         total = len(report.failures) + report.unlisted_failures
-        console.print(f"[bold red]{total} failure(s)[/]: the log is not as it was signed")
+        console.print(
+            f"[bold red]{total} failure(s)[/]: the ledger is not as it was logged and signed"
+        )
 
 
 def _inside(path: Path, home: Path) -> bool:
@@ -245,6 +251,7 @@ def verify_command(
                 kept,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 unsigned_grace=grace,
+                secret=read_secret(home_dir),
             )
     finally:
         engine.dispose()

@@ -25,8 +25,10 @@ from taxgate.ledger.accounting import (
     write_csv,
 )
 from taxgate.ledger.database import open_ledger
+from taxgate.ledger.rows_audit import disagreements, read_secret
 
 ISO_DATE = "%Y-%m-%d"
+SHOWN_DISAGREEMENTS = 5  # the first few are named; `taxgate ledger verify` lists them all
 HOME_HELP = "taxgate home (env TAXGATE_HOME); TAXGATE_DATABASE_URL overrides its ledger file."
 
 report_app = typer.Typer(
@@ -38,6 +40,20 @@ report_app = typer.Typer(
 class ReportFormat(StrEnum):
     csv = "csv"
     html = "html"
+
+
+def _warn_if_tampered(problems: list[str]) -> None:
+    """After a report: if its rows disagree with the log, say so on stderr and exit 1."""
+    if not problems:
+        return
+    err_console.print(
+        f"[bold red]WARNING[/]: {len(problems)} stored row(s) of this report disagree with the "
+        "signed log, so its figures cannot be trusted. Run `taxgate ledger verify` for all.",
+        highlight=False,
+    )
+    for message in problems[:SHOWN_DISAGREEMENTS]:
+        err_console.print(plain(f"  {message}"), highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
 
 
 def _totals(totals: Totals, *, to_stderr: bool = False) -> None:
@@ -69,12 +85,15 @@ def accounting(
     engine = open_ledger(settings.ledger_url(home or settings.home))
     try:
         report = accounting_rows(engine, start.date(), end.date())
+        secret = read_secret(home or settings.home)
+        problems = disagreements(engine, secret)  # every batch: totals count them all
     finally:
         engine.dispose()
     if out is None:
         write_csv_rows(sys.stdout, CSV_COLUMNS, (r.csv_values() for r in report.rows),
                        lineterminator="\n")  # fmt: skip
         _totals(report.totals, to_stderr=True)
+        _warn_if_tampered(problems)
         return
     private_file(out)  # the accounting names every disclosure: the user's alone
     if fmt is ReportFormat.html:
@@ -83,6 +102,7 @@ def accounting(
         write_csv(report, out)
     _totals(report.totals)
     console.print(plain(f"{len(report.rows)} disclosure(s) written to {out}"))
+    _warn_if_tampered(problems)
 
 
 @report_app.command("batch")
@@ -98,6 +118,7 @@ def batch(
     engine = open_ledger(settings.ledger_url(home or settings.home))
     try:
         r = batch_report(engine, batch_id)
+        problems = disagreements(engine, read_secret(home or settings.home), [batch_id])
     finally:
         engine.dispose()
     show_fields(
@@ -126,6 +147,7 @@ def batch(
             else "OUTSTANDING"
         )
         show_fields(("recall", f"{notice.notice_id} issued {notice.issued_at:%Y-%m-%d}: {state}"))
+    _warn_if_tampered(problems)
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ from taxgate.ledger import merkle
 from taxgate.ledger.checkpoint import Checkpoint, key_hash, parse_checkpoint, verify_checkpoint
 from taxgate.ledger.events import MAX_SAFE_INTEGER, canonical_text
 from taxgate.ledger.log import FETCH_CHUNK, driver_rows
+from taxgate.ledger.rows_audit import RowsSummary, audit_rows
 from taxgate.ledger.schema import checkpoints, log_events
 from taxgate.policy import load_policy
 
@@ -75,6 +76,7 @@ class AuditReport:
     oldest_unsigned_at: datetime | None = None
     warnings: list[str] = field(default_factory=list)  # worth a look, not a failure
     pinned_keys: bool | None = None  # whether the trusted keys came from outside the home
+    rows: RowsSummary | None = None  # the tables checked against the log (rows_audit)
 
     @property
     def ok(self) -> bool:
@@ -477,12 +479,16 @@ def verify_log(
     progress: Progress | None = None,
     unsigned_grace: timedelta | None = None,
     now: datetime | None = None,
+    secret: bytes | None = None,
+    rows: bool = True,
 ) -> AuditReport:
-    """Rebuild the log from its bodies and check it, every checkpoint, and `since` if given.
+    """Rebuild the log from its bodies and check it, every checkpoint, and `since` if given;
+    then (unless `rows` is False) every stored table row against its event.
 
     `since` is the text of a signed checkpoint the auditor kept earlier; `progress` is called
     with (events read, events in the log) as the rebuild goes. `unsigned_grace` (default: the
-    shipped policy's) is how old an unsigned event may be at `now` before it is a failure.
+    shipped policy's) is how old an unsigned event may be at `now` before it is a failure;
+    `secret` (the disclosing agency's HMAC key) lets the row audit recompute keyed fields too.
     """
     report = AuditReport()
     with engine.connect() as conn:
@@ -516,6 +522,8 @@ def verify_log(
         _check_kept_stored(kept, stored, tree, report)
         _check_since(kept, tree, report)
     _check_unsigned(unsigned, report, _unsigned_grace(unsigned_grace), now or datetime.now(UTC))
+    if rows:
+        report.rows = audit_rows(engine, report, secret)
     return report
 
 

@@ -1,7 +1,10 @@
 """The log's event vocabulary and its one writer, so every leaf is canonical, keyed and gapless.
 
-A leaf is the RFC 8785 JSON of {"kind", "key", "batch_id", **body}; `log_events.body` stores
-exactly that text, so an auditor can rebuild every leaf hash from the table alone. Bodies are
+A leaf is the RFC 8785 JSON of {"kind", "key", "batch_id", "recorded_at", **body};
+`log_events.body` stores exactly that text, so an auditor can rebuild every leaf hash from the
+table alone. `recorded_at` is in the leaf (RFC 3339 UTC, microseconds, `time_text`) so the time
+an event was logged, and every table row stamped with it, cannot be moved without the tree
+changing. Bodies are
 flat (str, int, bool, None): for those, `json` with sorted keys and no whitespace writes the
 very bytes RFC 8785 does, at C speed, which is what lets a 3-million-subject batch log fast.
 """
@@ -12,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import Connection, select, text
@@ -36,6 +39,7 @@ class EventKind(StrEnum):
     RECALL_ISSUED = "recall_issued"
     ACKNOWLEDGEMENT = "acknowledgement"
     PURGE = "purge"
+    GATE_MEMORY = "gate_memory"
 
 
 BodyValue = str | int | bool | None
@@ -51,10 +55,16 @@ class Event:
     body: Mapping[str, BodyValue]  # no floats, no personal data (callers pass keyed hashes)
 
 
-RESERVED_NAMES = ("kind", "key", "batch_id")  # the leaf's own fields; a body may not shadow them
+RESERVED_NAMES = (
+    "kind",
+    "key",
+    "batch_id",
+    "recorded_at",
+)  # the leaf's own fields; a body may not shadow them
 MAX_SAFE_INTEGER = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger ints would round
 INSERT_CHUNK = 10_000  # rows per executemany: few round trips, bounded memory per chunk
 LOOKUP_CHUNK = 500  # keys per IN (...) when checking for events already logged
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # a leaf's recorded_at: RFC 3339, UTC, microseconds
 MAX_CACHED_SHAPES = 1_024  # body key sets already checked; pipelines use a handful
 
 # Key of the PostgreSQL advisory lock serialising appenders (held to the end of the caller's
@@ -133,8 +143,19 @@ def _check_values(body: Mapping[str, object], key: str) -> None:
             )
 
 
-def leaf_text(event: Event) -> str:
-    """The leaf as text: canonical JSON of {"kind", "key", "batch_id", **body}."""
+def time_text(at: datetime) -> str:
+    """An aware time as the leaf holds it: RFC 3339 in UTC with microseconds, e.g.
+    "2025-08-01T12:00:00.000000Z" (PostgreSQL and SQLite both keep microseconds exactly)."""
+    if at.tzinfo is None:
+        raise TaxgateError(
+            "recorded_at has no time zone", "Pass an aware datetime, e.g. datetime.now(UTC)."
+        )
+    return at.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def leaf_text(event: Event, recorded_at: str) -> str:
+    """The leaf as text: canonical JSON of {"kind", "key", "batch_id", "recorded_at", **body};
+    `recorded_at` is `time_text` of when it is logged."""
     key = event.key
     kind = _KIND_VALUES.get(event.kind)  # a StrEnum member hashes as its value
     if kind is None:
@@ -157,7 +178,7 @@ def leaf_text(event: Event) -> str:
         for value in body.values():
             if type(value) is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
                 _check_values(body, key)
-    leaf = {"kind": kind, "key": key, "batch_id": batch_id}
+    leaf = {"kind": kind, "key": key, "batch_id": batch_id, "recorded_at": recorded_at}
     leaf.update(body)
     return _encode(leaf)
 
@@ -178,9 +199,10 @@ def _encoded(text_: str, key: str) -> bytes:
         raise _bad_event(key, "holds a lone surrogate, which is not text") from exc
 
 
-def leaf_bytes(event: Event) -> bytes:
-    """The bytes the Merkle leaf hashes: RFC 8785 JSON of {"kind","key","batch_id",**body}."""
-    return _encoded(leaf_text(event), event.key)
+def leaf_bytes(event: Event, recorded_at: datetime) -> bytes:
+    """The bytes the Merkle leaf hashes: RFC 8785 JSON of
+    {"kind", "key", "batch_id", "recorded_at", **body}."""
+    return _encoded(leaf_text(event, time_text(recorded_at)), event.key)
 
 
 Params = tuple[int, str, str | None, str, str, str, object]  # one log_events row, in order
@@ -188,13 +210,13 @@ _COLUMNS = ("seq", "kind", "batch_id", "event_key", "body", "leaf_hash", "record
 _KEY, _LEAF_HASH = 3, 5  # positions in Params
 
 
-def _params(events: Sequence[Event], seq: int, at: object) -> list[Params]:
+def _params(events: Sequence[Event], seq: int, at: object, stamp: str) -> list[Params]:
     """Rows for executemany, numbered from `seq`: the leaf text and its hash precomputed."""
     rows: list[Params] = []
     append = rows.append
     sha256 = hashlib.sha256
     for event in events:
-        body = leaf_text(event)
+        body = leaf_text(event, stamp)
         digest = sha256(LEAF_PREFIX + _encoded(body, event.key)).hexdigest()
         append((seq, _KIND_VALUES[event.kind], event.batch_id, event.key, body, digest, at))
         seq += 1
@@ -243,38 +265,61 @@ def _stored_time(conn: Connection, recorded_at: datetime) -> object:
     return process(recorded_at) if process else recorded_at
 
 
-def _append_fast(conn: Connection, events: Sequence[Event], seq: int, at: object) -> int:
+def _append_fast(
+    conn: Connection, events: Sequence[Event], seq: int, at: object, stamp: str
+) -> int:
     """Every event is new (the usual case): insert chunk by chunk without looking anything up."""
     sql = _insert_sql(conn)
     for chunk in _chunks(events):
-        conn.exec_driver_sql(sql, _params(chunk, seq, at))
+        conn.exec_driver_sql(sql, _params(chunk, seq, at, stamp))
         seq += len(chunk)
     return len(events)
 
 
 def _logged(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
-    """Leaf hashes of those `keys` the log already holds."""
+    """Stored leaf texts of those `keys` the log already holds."""
     found: dict[str, str] = {}
     table = schema.log_events
     for start in range(0, len(keys), LOOKUP_CHUNK):
         part = keys[start : start + LOOKUP_CHUNK]
-        query = select(table.c.event_key, table.c.leaf_hash).where(table.c.event_key.in_(part))
-        found.update((key, leaf) for key, leaf in conn.execute(query))
+        query = select(table.c.event_key, table.c.body).where(table.c.event_key.in_(part))
+        found.update((key, body) for key, body in conn.execute(query))
     return found
 
 
-def _append_checked(conn: Connection, events: Sequence[Event], seq: int, at: object) -> int:
-    """Skip events already logged with the same leaf; refuse a different event under a key."""
+def _same_event(event: Event, stored_leaf: str) -> bool:
+    """Whether `event` is the one logged as `stored_leaf`, at whatever time that was: a rerun
+    logs nothing again, even though its own clock has moved on."""
+    try:
+        stamp = json.loads(stored_leaf).get("recorded_at")
+    except (ValueError, AttributeError):
+        return False
+    return type(stamp) is str and leaf_text(event, stamp) == stored_leaf
+
+
+def _append_checked(
+    conn: Connection, events: Sequence[Event], seq: int, at: object, stamp: str
+) -> int:
+    """Skip events already logged the same; refuse a different event under a logged key."""
     sql = _insert_sql(conn)
     seen: dict[str, str] = {}  # key -> leaf hash, for keys repeated within this call
     appended = 0
     for chunk in _chunks(events):
-        rows = _params(chunk, 0, at)
+        rows = _params(chunk, 0, at, stamp)
         logged = _logged(conn, [r[_KEY] for r in rows])
         new: list[Params] = []
-        for row in rows:
+        for event, row in zip(chunk, rows, strict=True):
             key, leaf = row[_KEY], row[_LEAF_HASH]
-            earlier = logged.get(key) or seen.get(key)
+            stored = logged.get(key)
+            if stored is not None:
+                if not _same_event(event, stored):
+                    raise TaxgateError(
+                        f"a different event is already logged under key {key!r}",
+                        _FIX_KEY,
+                        field="key",
+                    )
+                continue
+            earlier = seen.get(key)
             if earlier is None:
                 seen[key] = leaf
                 new.append((seq + len(new), *row[1:]))
@@ -306,15 +351,17 @@ def append_events(conn: Connection, events: Sequence[Event], recorded_at: dateti
         )
     if not events:
         return 0
+    recorded_at = recorded_at.astimezone(UTC)  # SQLite keeps the wall time: make it UTC's
+    stamp = time_text(recorded_at)
     at = _stored_time(conn, recorded_at)
     _take_append_lock(conn)
     seq = _next_seq(conn)
     attempt = conn.begin_nested()
     try:
-        appended = _append_fast(conn, events, seq, at)
+        appended = _append_fast(conn, events, seq, at, stamp)
     except IntegrityError:
         attempt.rollback()
     else:
         attempt.commit()
         return appended
-    return _append_checked(conn, events, seq, at)
+    return _append_checked(conn, events, seq, at, stamp)

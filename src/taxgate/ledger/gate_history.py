@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from taxgate.gate.history import ReceivedBatch
+from taxgate.ledger.events import append_events
+from taxgate.ledger.projection import gate_memory_event
 from taxgate.ledger.schema import gate_batches, gate_people
 
 QUERY_CHUNK = 5_000  # bound on parameters per IN (...) query
@@ -66,13 +68,18 @@ class SqlGateHistory:
 
 
 def remember_in(
-    conn: Connection, batch: ReceivedBatch, person_keys: set[str], asked_on: date
+    conn: Connection,
+    batch: ReceivedBatch,
+    person_keys: set[str],
+    asked_on: date,
+    now: datetime | None = None,
 ) -> None:
     """Remember a batch inside the caller's transaction (the pipeline's gate record).
 
     `asked_on` is the batch's receipt day by the gateway's clock (never the requester's date):
     the re-request window counts from it. A batch `taxgate gate` already remembered keeps that
-    record; only people not yet remembered under it are added.
+    record; only people not yet remembered under it are added, with a GATE_MEMORY event
+    accounting for them (recorded at `now`).
     """
     known = conn.execute(
         select(gate_batches.c.batch_id).where(gate_batches.c.batch_id == batch.batch_id)
@@ -98,3 +105,6 @@ def remember_in(
     ]
     for start in range(0, len(rows), QUERY_CHUNK):
         conn.execute(insert(gate_people), rows[start : start + QUERY_CHUNK])
+    if known is None or rows:
+        event = gate_memory_event(batch.batch_id, batch.manifest_sha256, batch.received_on, rows)
+        append_events(conn, [event], now or datetime.now(UTC))

@@ -11,6 +11,7 @@ from taxgate.errors import TaxgateError
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import day_start, utc
 from taxgate.ledger.events import Event, EventKind, append_events
+from taxgate.ledger.projection import PURGES, body_of
 from taxgate.policy.model import Policy
 
 
@@ -89,19 +90,17 @@ def purge(engine: Engine, before: date, policy: Policy, now: datetime) -> PurgeR
         ids = [p.batch_id for p in batches]
         if ids:
             conn.execute(delete(t.subject_data).where(t.subject_data.c.batch_id.in_(ids)))
+        purged_rows = sum(p.rows for p in batches)
         result = conn.execute(
-            insert(t.purges).values(
-                before_date=before, purged_at=now, subjects_purged=sum(p.rows for p in batches)
-            )
+            insert(t.purges).values(before_date=before, purged_at=now, subjects_purged=purged_rows)
         )
         purge_id = int(result.inserted_primary_key[0])
-        body = {
-            "before_date": before.isoformat(),
-            "subjects_purged": sum(p.rows for p in batches),
+        row = {"id": purge_id, "before_date": before, "subjects_purged": purged_rows}
+        body = body_of(PURGES, row, None) | {  # dates and counts only: nothing keyed
             "batches_purged": len(batches),
             "retention_days": policy.retention.subject_data_days,
             "policy_version": policy.version,
             "policy_sha256": policy.sha256,
         }
-        append_events(conn, [Event(EventKind.PURGE, f"purge:{purge_id}", None, body)], now)
+        append_events(conn, [Event(EventKind.PURGE, PURGES.key(row), None, body)], now)
     return PurgeResult(purge_id, before, now, batches)

@@ -45,6 +45,13 @@ from taxgate.home import private_out
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import RecallStatus, recall_statuses, utc
 from taxgate.ledger.events import Event, EventKind, append_events
+from taxgate.ledger.projection import (
+    ACKNOWLEDGEMENTS,
+    RECALLS,
+    body_of,
+    recall_item,
+    set_digest,
+)
 from taxgate.policy.model import DecisionRules, Policy
 
 PLAN_FORMAT = "taxgate-recall-plan/1"
@@ -556,17 +563,16 @@ def _write_notice(notice: DisposalNotice, out_dir: Path) -> tuple[Path, Path]:
 def _record_recall(
     conn: Connection, plan: RecallPlan, notice: DisposalNotice, path: Path, digest: str
 ) -> None:
-    conn.execute(
-        insert(t.recalls).values(
-            notice_id=notice.notice_id,
-            plan_sha256=plan.plan_sha256,
-            policy_version=plan.policy_version,
-            policy_sha256=plan.policy_sha256,
-            issued_at=notice.issued_at,
-            notice_sha256=digest,
-            notice_path=str(path),
-        )
-    )
+    recall = {
+        "notice_id": notice.notice_id,
+        "plan_sha256": plan.plan_sha256,
+        "policy_version": plan.policy_version,
+        "policy_sha256": plan.policy_sha256,
+        "issued_at": notice.issued_at,
+        "notice_sha256": digest,
+        "notice_path": str(path),
+    }
+    conn.execute(insert(t.recalls).values(**recall))
     conn.execute(
         insert(t.recall_items),
         [
@@ -576,12 +582,9 @@ def _record_recall(
         ],
     )  # fmt: skip
     counts = Counter(code for i in plan.items for code in split_codes(i.reasons))
-    body = {
-        "notice_id": notice.notice_id,
-        "notice_sha256": digest,
-        "plan_sha256": plan.plan_sha256,
-        "policy_version": plan.policy_version,
-        "policy_sha256": plan.policy_sha256,
+    items = set_digest(recall_item(i.batch_id, i.row, i.reasons) for i in plan.items)
+    body = body_of(RECALLS, recall, None) | {  # nothing keyed: ids, digests, a path
+        "items_digest": items,
         "recipient_agency": notice.recipient_agency,
         "signer_key_id": notice.signer.key_id,
         "disclosures_recalled": len(plan.items),
@@ -676,13 +679,10 @@ def acknowledge(
                 "Nothing to do: an acknowledgement is recorded once.",
                 file=notice_path,
             )
-        conn.execute(
-            insert(t.acknowledgements).values(
-                notice_id=notice.notice_id, acknowledged_by=by, acknowledged_at=at
-            )
-        )
-        body = {"notice_id": notice.notice_id, "notice_sha256": digest, "acknowledged_by": by}
-        event = Event(EventKind.ACKNOWLEDGEMENT, f"acknowledgement:{notice.notice_id}", None, body)
+        ack = {"notice_id": notice.notice_id, "acknowledged_by": by, "acknowledged_at": at}
+        conn.execute(insert(t.acknowledgements).values(**ack))
+        body = body_of(ACKNOWLEDGEMENTS, ack, None) | {"notice_sha256": digest}
+        event = Event(EventKind.ACKNOWLEDGEMENT, ACKNOWLEDGEMENTS.key(ack), None, body)
         append_events(conn, [event], at)
         (status,) = [s for s in recall_statuses(conn) if s.notice_id == notice.notice_id]
     return status

@@ -9,8 +9,6 @@ with the disclosing agency's secret) instead.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,23 +21,20 @@ from taxgate.decide.outcomes import DECISION_SCHEMA
 from taxgate.formats.manifest import RequestManifest
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.verdicts import BatchVerdict
+from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import utc
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.gate_history import remember_in
+from taxgate.ledger.projection import keyed
 
 INSERT_CHUNK = 5_000  # rows per executemany: bounded memory, few round trips
-PROBABILITY_DIGITS = 9  # log bodies hold no floats: probabilities go in as fixed-point text
 RAW_FIELDS_EXCLUDED = ("row",)
 
 
-def keyed(secret: bytes, text: str) -> str:
-    """HMAC-SHA-256 of `text`: stable for one person or address, meaningless without the key."""
-    return hmac.digest(secret, text.encode("utf-8"), hashlib.sha256).hex()
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _event(spec: p.RowSpec, row: Mapping, secret: bytes) -> Event:
+    """The event accounting for `row` of `spec.table`: every field, as the audit re-derives it."""
+    return Event(spec.kind, spec.key(row), row.get("batch_id"), p.body_of(spec, row, secret))
 
 
 def _chunks(rows: Sequence[dict]) -> Iterator[Sequence[dict]]:
@@ -94,69 +89,38 @@ def record_gate(
     received_at = utc(received_at or now)
     raw = subjects.to_pylist()
     verdict_rows = verdicts.select(["row", "subject_id", "proceed", "reason_codes"]).to_pylist()
-    subject_rows, data_rows, events = [], [], []
-    events.append(
-        Event(
-            EventKind.BATCH_RECEIVED,
-            f"batch:{manifest.batch_id}",
-            manifest.batch_id,
-            {
-                "manifest_sha256": manifest_sha256,
-                "requesting_agency": manifest.requesting_agency,
-                "statute": manifest.statutory_authority,
-                "batch_date": manifest.submitted_on.isoformat(),
-                "received_at": received_at.isoformat(),  # the receipt time the rules applied
-                "subject_count": len(raw),
-                "signer_key_id": manifest.signer.key_id,
-            },
-        )
-    )
+    batch = {
+        "batch_id": manifest.batch_id,
+        "manifest_sha256": manifest_sha256,
+        "requesting_agency": manifest.requesting_agency,
+        "signer_key_id": manifest.signer.key_id,
+        "statute": manifest.statutory_authority,
+        "batch_date": manifest.submitted_on,  # the requester's claim, kept as claimed
+        "received_at": received_at,  # the receipt time the rules applied, logged in the body
+        "subject_count": len(raw),
+        "status": "gated",
+    }
+    subject_rows, data_rows, events = [], [], [_event(p.BATCHES, batch, secret)]
     for fields, verdict in zip(raw, verdict_rows, strict=True):
         text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
-        subject_key = keyed(secret, text)
-        row = verdict["row"]
-        subject_rows.append(
-            {
-                "batch_id": manifest.batch_id,
-                "row": row,
-                "subject_id": verdict["subject_id"],
-                "subject_key": subject_key,
-                "proceed": verdict["proceed"],
-                "reason_codes": verdict["reason_codes"],
-            }
-        )
+        subject = {
+            "batch_id": manifest.batch_id,
+            "row": verdict["row"],
+            "subject_id": verdict["subject_id"],
+            "subject_key": keyed(secret, text),
+            "proceed": verdict["proceed"],
+            "reason_codes": verdict["reason_codes"],
+        }
+        subject_rows.append(subject)
         data_rows.append(
-            {"batch_id": manifest.batch_id, "row": row, "fields": text, "received_at": received_at}
-        )
-        events.append(
-            Event(
-                EventKind.GATE_VERDICT,
-                f"verdict:{manifest.batch_id}:{row}",
-                manifest.batch_id,
-                {
-                    "row": row,
-                    "subject_key": subject_key,
-                    "proceed": verdict["proceed"],
-                    "reason_codes": verdict["reason_codes"],
-                },
-            )
-        )
+            {"batch_id": manifest.batch_id, "row": subject["row"], "fields": text,
+             "received_at": received_at}
+        )  # fmt: skip
+        events.append(_event(p.SUBJECTS, subject, secret))
     with engine.begin() as conn:
-        conn.execute(
-            insert(t.batches).values(
-                batch_id=manifest.batch_id,
-                manifest_sha256=manifest_sha256,
-                requesting_agency=manifest.requesting_agency,
-                signer_key_id=manifest.signer.key_id,
-                statute=manifest.statutory_authority,
-                batch_date=manifest.submitted_on,  # the requester's claim, kept as claimed
-                received_at=received_at,
-                subject_count=len(raw),
-                status="gated",
-            )
-        )
+        conn.execute(insert(t.batches).values(**batch))
         received = ReceivedBatch(manifest.batch_id, manifest_sha256, received_at.date())
-        remember_in(conn, received, person_keys, received_at.date())
+        remember_in(conn, received, person_keys, received_at.date(), now)
         _insert(conn, t.subjects, subject_rows)
         _insert(conn, t.subject_data, data_rows)
         append_events(conn, events, now)
@@ -182,26 +146,19 @@ def record_refusal(engine: Engine, verdict: BatchVerdict, now: datetime) -> bool
         ).first()
         if seen:
             return False
-        conn.execute(
-            insert(t.refused_batches).values(
-                manifest_sha256=verdict.manifest_sha256,
-                claimed_batch_id=verdict.batch_id,
-                reason=reason,
-                message=verdict.message,
-                policy_version=verdict.policy_version,
-                policy_sha256=verdict.policy_sha256,
-                received_at=utc(verdict.received_at or now),
-            )
-        )
-        body = {
+        refused = {
             "manifest_sha256": verdict.manifest_sha256,
             "claimed_batch_id": verdict.batch_id,
             "reason": reason,
-            "received_at": utc(verdict.received_at or now).isoformat(),
+            "message": verdict.message,
+            "policy_version": verdict.policy_version,
             "policy_sha256": verdict.policy_sha256,
+            "received_at": utc(verdict.received_at or now),  # the receipt time the gate applied
         }
-        event_key = f"refused:{verdict.manifest_sha256}"
-        append_events(conn, [Event(EventKind.BATCH_REFUSED, event_key, None, body)], now)
+        conn.execute(insert(t.refused_batches).values(**refused))
+        body = p.body_of(p.REFUSED, refused, None)  # no keyed field: a refusal holds no person
+        event = Event(EventKind.BATCH_REFUSED, p.REFUSED.key(refused), None, body)
+        append_events(conn, [event], now)
     return True
 
 
@@ -247,40 +204,20 @@ def record_decisions(
                 select(t.decisions.c.row).where(t.decisions.c.batch_id == batch_id)
             ).scalars()
         )
-        rows = [r for r in decided.to_pylist() if r["row"] not in done]
-        if not rows:
-            return 0
-        _insert(conn, t.decisions, [
+        rows = [
             {k: v for k, v in r.items() if k != "subject_id"}
             | {"batch_id": batch_id, "decided_at": now}
-            for r in rows
-        ])  # fmt: skip
-        append_events(conn, [_decision_event(batch_id, r, secret) for r in rows], now)
+            for r in decided.to_pylist()
+            if r["row"] not in done
+        ]
+        if not rows:
+            return 0
+        _insert(conn, t.decisions, rows)
+        append_events(conn, [_event(p.DECISIONS, r, secret) for r in rows], now)
         conn.execute(
             update(t.batches).where(t.batches.c.batch_id == batch_id).values(status="decided")
         )
     return len(rows)
-
-
-def _decision_event(batch_id: str, r: Mapping, secret: bytes) -> Event:
-    probability = r["match_probability"]
-    return Event(
-        EventKind.DECISION,
-        f"decision:{batch_id}:{r['row']}",
-        batch_id,
-        {
-            "row": r["row"],
-            "outcome": r["outcome"],
-            "taxpayer_key": keyed(secret, r["tin"]) if r["tin"] else None,
-            "match_probability": None
-            if probability is None
-            else f"{probability:.{PROBABILITY_DIGITS}f}",
-            "reasons": r["reasons"],
-            "policy_sha256": r["policy_sha256"],
-            "model_sha256": r["model_sha256"],
-            "explanation_sha256": _sha256(r["explanation"]),
-        },
-    )
 
 
 def set_status(engine: Engine, batch_id: str, status: str) -> None:
@@ -335,39 +272,19 @@ def record_release(
             "disclosed_at": now,
         }
         disclosed.append(item)
-        events.append(
-            Event(
-                EventKind.DISCLOSURE,
-                f"disclosure:{batch_id}:{decision['row']}",
-                batch_id,
-                {k: v for k, v in item.items() if k not in ("batch_id", "subject_id",
-                                                             "disclosed_at", "policy_version")}
-                | {"subject_ref_key": keyed(secret, response["subject_id"])},
-            )
-        )  # fmt: skip
+        events.append(_event(p.DISCLOSURES, item, secret))
     review_rows = [dict(r) | {"batch_id": batch_id} for r in reviews]
-    review_events = [
-        Event(
-            EventKind.REVIEW,
-            f"review:{batch_id}:{r['row']}",
-            batch_id,
-            {"row": r["row"], "resolution": r["resolution"], "officer": r["officer"],
-             "note_sha256": _sha256(r["note"] or "")},
-        )
-        for r in review_rows
-    ]  # fmt: skip
+    review_events = [_event(p.REVIEWS, r, secret) for r in review_rows]
+    response = {"batch_id": batch_id, "manifest_sha256": release.manifest_sha256,
+                "path": release.path, "released_at": now}  # fmt: skip
+    released = p.body_of(p.RESPONSES, response, secret)
     with engine.begin() as conn:
         recorded = select(t.responses.c.batch_id).where(t.responses.c.batch_id == batch_id)
         if conn.execute(recorded).first():
             return 0
         _insert(conn, t.reviews, review_rows)
         _insert(conn, t.disclosures, disclosed)
-        conn.execute(
-            insert(t.responses).values(
-                batch_id=batch_id, manifest_sha256=release.manifest_sha256, path=release.path,
-                released_at=now,
-            )
-        )  # fmt: skip
+        conn.execute(insert(t.responses).values(**response))
         conn.execute(
             update(t.batches)
             .where(t.batches.c.batch_id == batch_id)
@@ -376,9 +293,8 @@ def record_release(
         append_events(
             conn,
             [*review_events, *events, Event(
-                EventKind.RESPONSE_RELEASED, f"response:{batch_id}", batch_id,
-                {"manifest_sha256": release.manifest_sha256, "responses": responses.num_rows,
-                 "disclosures": len(disclosed)},
+                EventKind.RESPONSE_RELEASED, p.RESPONSES.key(response), batch_id,
+                released | {"responses": responses.num_rows, "disclosures": len(disclosed)},
             )],
             now,
         )  # fmt: skip
