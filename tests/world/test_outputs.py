@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from taxgate.cli.main import app
+from taxgate.formats.manifest import RequestManifest
 from taxgate.formats.signing import verify_manifest_file
+from taxgate.gate.receipt import receipt_time
 from tests.world.conftest import make_world
 
 
@@ -37,6 +39,17 @@ def test_cli_writes_the_world_and_prints_the_summary(tmp_path: Path) -> None:
         assert (out / name).is_file()
     years = set(pq.read_table(out / "filings.parquet").column("tax_year").to_pylist())
     assert years == {2021, 2022, 2023}
+
+
+def test_cli_dates_the_batch_today_when_asked(tmp_path: Path) -> None:
+    """A world to process now: `taxgate process` judges a batch by the day it receives it."""
+    out = tmp_path / "w"
+    args = ["world", "--people", "500", "--subjects", "50", "--present-fraction", "0.3",
+            "--seed", "4", "--out", str(out), "--batch-date", "today"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    manifest = RequestManifest.load(out / "batch" / "manifest.json")
+    assert manifest.submitted_on == receipt_time().date()
 
 
 def test_cli_refuses_more_subjects_than_people(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from taxgate.cli.console import console, plain, progress_bar
 from taxgate.errors import TaxgateError
+from taxgate.gate.receipt import receipt_time
 from taxgate.world import WorldConfig, WorldSummary, build_world
 from taxgate.world.build import DEFAULT_CHUNK_SIZE, check_out_dir
 from taxgate.world.cases import CASES
@@ -58,7 +59,11 @@ def world(
     seed: int = typer.Option(..., "--seed", help="Same seed and arguments, same bytes."),
     out: Path = typer.Option(..., "--out", help="Directory to write the world into."),
     batch_date: str = typer.Option(
-        None, "--batch-date", help="Batch date YYYY-MM-DD (default 1 Nov after the last season)."
+        None,
+        "--batch-date",
+        help="Batch date YYYY-MM-DD, or 'today' (the gateway's UTC day). Default: 1 Nov after "
+        "the last season, a fixed date for the same bytes; `taxgate process` judges a batch by "
+        "the day it receives it and refuses one dated [batch] max_manifest_age_days before.",
     ),
     tax_years: str = typer.Option("2022-2024", "--tax-years", help="e.g. 2022-2024."),
     chunk_size: int = typer.Option(
@@ -71,9 +76,14 @@ def world(
     """
     check_out_dir(out)
     try:
-        day = date.fromisoformat(batch_date) if batch_date else None
+        if batch_date == "today":
+            day: date | None = receipt_time().date()
+        else:
+            day = date.fromisoformat(batch_date) if batch_date else None
     except ValueError as exc:
-        raise TaxgateError(f"--batch-date {batch_date!r} is not YYYY-MM-DD", "Fix it.") from exc
+        raise TaxgateError(
+            f"--batch-date {batch_date!r} is not YYYY-MM-DD or 'today'", "Fix it."
+        ) from exc
     try:
         config = WorldConfig(
             people=people,
