@@ -53,12 +53,12 @@ def test_a_body_with_an_unsafe_integer_is_named(ledger: Engine, disclosing_key, 
     body = _body(ledger)
     assert body.endswith("}")
     _rewrite(ledger, body[:-1] + f',"zz":{value}}}')
-    report = verify_log(ledger, load_keyring(disclosing_key[1]))
+    report = verify_log(ledger, load_keyring(disclosing_key[1]), rows=False)  # log alone
     assert SEQ in {f.seq for f in report.failures}
 
 
 def test_a_body_with_the_largest_safe_integer_is_canonical(ledger: Engine, disclosing_key) -> None:
     body = _body(ledger)
     _rewrite(ledger, body[:-1] + f',"zz":{2**53 - 1}}}')
-    report = verify_log(ledger, load_keyring(disclosing_key[1]))
+    report = verify_log(ledger, load_keyring(disclosing_key[1]), rows=False)  # log alone
     assert SEQ not in {f.seq for f in report.failures}

@@ -38,7 +38,7 @@ class Ledger:
                 conn.execute(text(sql), params)
 
     def failing_sizes(self) -> set[int | None]:
-        report = verify_log(self.engine, self.keyring)
+        report = verify_log(self.engine, self.keyring, rows=False)  # events without rows
         assert not report.ok
         return {f.size for f in report.failures}
 
@@ -57,7 +57,7 @@ def ledger(database_url: str, disclosing_key) -> Iterator[Ledger]:
 
 
 def test_the_untouched_ledger_verifies(ledger: Ledger) -> None:
-    report = verify_log(ledger.engine, ledger.keyring)
+    report = verify_log(ledger.engine, ledger.keyring, rows=False)
     assert report.ok and report.checkpoints_checked == 2
 
 
