@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from taxgate.errors import FormatError
 from taxgate.formats.keys import new_key
@@ -104,3 +105,29 @@ def test_a_table_that_cannot_be_read_is_a_problem_not_a_pass(tmp_path: Path, mon
 
     monkeypatch.setattr(os, "open", refuse)
     assert verify_manifest(signed, path, keyring) != []
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [("a", True), ("a" * 251 + ".csv", True), ("a" * 252 + ".csv", False), ("", False)],
+)
+def test_table_file_names_up_to_the_longest_a_file_system_allows(name: str, accepted: bool) -> None:
+    """255 characters (FILE_NAME_MAX_LENGTH) is the bound; one character is a name."""
+    try:
+        RequestManifest.model_validate(_fields(subjects_file=name))
+    except ValidationError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+@pytest.mark.parametrize(
+    ("batch_id", "accepted"), [("B", True), ("B" * 100, True), ("B" * 101, False)]
+)
+def test_batch_ids_up_to_their_bound(batch_id: str, accepted: bool) -> None:
+    try:
+        RequestManifest.model_validate(_fields(batch_id=batch_id))
+    except ValidationError:
+        assert not accepted
+    else:
+        assert accepted
