@@ -121,3 +121,30 @@ def test_fast_path_never_accepts_what_usaddress_refuses(number, pre, name, suffi
 @given(st.text(max_size=60))
 def test_street_kind_never_raises(text: str) -> None:
     assert street_kind(text) in {"street", "po_box", "unparseable"}
+
+
+@pytest.mark.parametrize(
+    ("street", "city", "state", "zip_code", "code"),
+    [
+        # the request's own ZIP, as ZIP5 or ZIP+4 run together, after city and state
+        ("San Antonio TX 78201", "San Antonio", "TX", "78201", R.ADDRESS_ZIP_ONLY),
+        ("San Antonio TX 782011234", "San Antonio", "TX", "78201", R.ADDRESS_ZIP_ONLY),
+        # no ZIP given: any issued ZIP, with the request's city and state or the ZIP's own
+        ("78201 San Antonio", "San Antonio", "TX", None, R.ADDRESS_ZIP_ONLY),
+        ("78201 San Antonio", "San Antonio", "CA", None, R.ADDRESS_ZIP_ONLY),
+        ("San Antonio Texas 78201", "", "CA", None, R.ADDRESS_ZIP_ONLY),
+    ],
+)
+def test_a_street_line_of_the_requests_own_locality_is_not_a_street(
+    check, street, city, state, zip_code, code
+) -> None:
+    assert code in check(street, city, state, zip_code)
+
+
+@pytest.mark.parametrize("street", ["0 Main St", "000 Main St"])
+def test_a_house_number_of_zeros_is_no_house_number(check, street: str) -> None:
+    assert check(street) != []
+
+
+def test_a_real_house_number_with_zeros_is_a_street(check) -> None:
+    assert check("100 Main St") == [] and check("1000 Main St") == []

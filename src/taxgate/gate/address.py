@@ -170,10 +170,11 @@ def _locality_only(street: str, city: str, state: str | None, zip5: str | None) 
     """'zip' or 'city' when a street line holds nothing but a ZIP code, a city and a state
     ('78201 SAN ANTONIO', 'SAN ANTONIO TX 78201'); '' when it holds anything else.
 
-    Only the request's own locality counts: its ZIP (or, without one, a ZIP of its state) and
-    its state. A five-digit house number that happens to be some ZIP, before a street named
-    like that ZIP's city with a suffix that spells a state ('15554 WASHINGTON CT': CT is also
-    Connecticut), is a street.
+    A word counts as locality only if it is the request's own: its ZIP (any issued ZIP when the
+    request gives none), the request's city and state, and the city and state of that ZIP. A
+    five-digit house number that is some other ZIP, before a street named like that ZIP's city
+    with a suffix that spells another state ('15554 WASHINGTON CT': CT is also Connecticut), is
+    a street.
     """
     tokens = street.split()
     directory = zip_directory()
@@ -181,10 +182,7 @@ def _locality_only(street: str, city: str, state: str | None, zip5: str | None) 
     def is_zip(token: str) -> bool:
         if len(token) not in ZIP_TOKEN_LENGTHS or not token.isdigit():
             return False
-        if zip5:
-            return token[:5] == zip5
-        served = directory.states.get(token[:5], frozenset())
-        return bool(served) and (state is None or state in served)
+        return token[:5] == zip5 if zip5 else token[:5] in directory.states
 
     zips = [t for t in tokens if is_zip(t)]
     if zips and tokens.index(zips[-1]) + 1 < len(tokens):
@@ -194,6 +192,8 @@ def _locality_only(street: str, city: str, state: str | None, zip5: str | None) 
     words = set(city.split()) | (_state_words(state) if state else _STATE_WORDS)
     for z in zips:
         words |= directory.cities.get(z[:5], frozenset())
+        for served in directory.states.get(z[:5], frozenset()):
+            words |= _state_words(served)
     rest = [t for t in tokens if t not in zips and t not in words]
     if rest:
         return ""
