@@ -148,3 +148,22 @@ def test_a_house_number_of_zeros_is_no_house_number(check, street: str) -> None:
 
 def test_a_real_house_number_with_zeros_is_a_street(check) -> None:
     assert check("100 Main St") == [] and check("1000 Main St") == []
+
+
+def test_a_box_after_a_street_address_is_a_box(check) -> None:
+    """usaddress reads '123 Main St Box 4' as a street address holding a box: still a box."""
+    assert R.ADDRESS_PO_BOX in check("123 Main St Box 4")
+    assert R.ADDRESS_PO_BOX in check("RR 2 Box 15")
+
+
+@pytest.mark.parametrize(
+    ("zip_code", "state", "codes"),
+    [
+        ("00001", "TX", {R.ADDRESS_ZIP_UNKNOWN}),
+        ("10001", "TX", {R.ADDRESS_ZIP_STATE_MISMATCH}),
+        ("00000", "TX", {R.ADDRESS_PLACEHOLDER}),
+        ("78701", "TX", set()),
+    ],
+)
+def test_a_zip_is_issued_and_of_the_state(check, zip_code: str, state: str, codes: set) -> None:
+    assert set(check("12 Main St", "Austin", state, zip_code)) == codes
