@@ -10,6 +10,7 @@ from taxgate.formats.codes import ReasonCode
 from taxgate.formats.records import Subject
 from taxgate.formats.tables import records_to_table
 from taxgate.gate.address import address_problems
+from taxgate.gate.batch_rules import batch_date_problems
 from taxgate.gate.history import MemoryHistory, ReceivedBatch
 from taxgate.gate.reasons import BatchReason
 from taxgate.gate.run import check_subjects, run_gate
@@ -90,3 +91,30 @@ def test_a_refused_batch_lets_no_subject_proceed(make_batch, policy) -> None:
     )
     assert not result.batch.accepted
     assert result.proceeding().num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("days_after_receipt", "reasons"),
+    [
+        (0, []),
+        (1, []),  # one day ahead: a requester east of UTC (policy max_clock_skew_days)
+        (2, [BatchReason.BATCH_DATE_AFTER_RECEIPT]),
+        (-30, []),  # the oldest a manifest may be (max_manifest_age_days)
+        (-31, [BatchReason.BATCH_DATE_TOO_OLD]),
+    ],
+)
+def test_the_manifest_date_is_judged_against_the_receipt_day(
+    days_after_receipt: int, reasons: list
+) -> None:
+    policy = load_policy()
+    received = RECEIVED_AT.date()
+    assert policy.batch.max_clock_skew_days == 1 and policy.batch.max_manifest_age_days == 30
+    found = batch_date_problems(received + timedelta(days=days_after_receipt), policy, received)
+    assert [reason for reason, _ in found] == reasons
+
+
+def test_a_manifest_dated_before_the_agreement_is_too_old() -> None:
+    policy = load_policy()
+    day = policy.effective_from
+    found = batch_date_problems(day - timedelta(days=1), policy, day + timedelta(days=1))
+    assert [reason for reason, _ in found] == [BatchReason.BATCH_DATE_TOO_OLD]
