@@ -94,7 +94,11 @@ TEST_MAP: dict[str, list[str]] = {
     "gate/tin.py": GATE_TESTS,
     "gate/verdicts.py": GATE_TESTS,
     "gate/placeholders.py": [*GATE_TESTS, "tests/adversarial/test_values.py"],
-    "gate/receipt.py": [*GATE_TESTS, "tests/adversarial/test_time.py"],
+    "gate/receipt.py": [
+        *GATE_TESTS,
+        "tests/gate/test_receipt.py",
+        "tests/adversarial/test_time.py",
+    ],
     "decide/rules.py": DECIDE_TESTS,
     "decide/evidence.py": DECIDE_TESTS,
     "decide/households.py": DECIDE_TESTS,
