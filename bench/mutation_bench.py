@@ -68,6 +68,7 @@ DECIDE_TESTS = [
 LEDGER_TESTS = [
     "tests/ledger/test_merkle.py",
     "tests/ledger/test_checkpoint.py",
+    "tests/ledger/test_checkpoint_bounds.py",
     "tests/ledger/test_log.py",
     "tests/ledger/test_audit.py",
     "tests/ledger/test_checkpoint_rows.py",
