@@ -62,6 +62,18 @@ def test_a_phrase_with_a_word_missing_is_not_the_phrase(
     assert BatchReason.ATTESTATION_INCOMPLETE in _problems(path, keyring, policy)
 
 
+def test_a_phrase_inside_a_longer_word_is_not_the_phrase(make_batch, keyring, policy) -> None:
+    """'impersonally and directly engaged' holds the letters of the phrase, not its words."""
+    attestation = (
+        "The information will be used only by officers impersonally and directly engaged in "
+        "the investigation, solely for their use in that proceeding."
+    )
+    path = make_batch([valid_row()], attestation=attestation)
+    assert BatchReason.ATTESTATION_INCOMPLETE in _problems(path, keyring, policy)
+    fixed = make_batch([valid_row()], name="fixed", attestation=attestation.replace("imp", "p"))
+    assert BatchReason.ATTESTATION_INCOMPLETE not in _problems(fixed, keyring, policy)
+
+
 def test_an_empty_attestation_is_incomplete(make_batch, keyring, policy) -> None:
     if not PHRASES:
         pytest.skip("the policy requires no wording")

@@ -52,8 +52,9 @@ def batch_problems(
                 f"agreement accepts {', '.join(policy.batch.accepted_statutes)}.",
             )
         )
-    attestation = fold(manifest.attestation)
-    missing = [p for p in policy.batch.attestation_phrases if fold(p) not in attestation]
+    # Whole words: "impersonally and directly engaged" does not say "personally and directly".
+    attestation = f" {fold(manifest.attestation)} "
+    missing = [p for p in policy.batch.attestation_phrases if f" {fold(p)} " not in attestation]
     if missing:
         found.append(
             (
