@@ -118,3 +118,9 @@ def test_a_manifest_dated_before_the_agreement_is_too_old() -> None:
     day = policy.effective_from
     found = batch_date_problems(day - timedelta(days=1), policy, day + timedelta(days=1))
     assert [reason for reason, _ in found] == [BatchReason.BATCH_DATE_TOO_OLD]
+
+
+def test_a_manifest_dated_the_day_the_agreement_took_effect_is_not_too_old() -> None:
+    policy = load_policy()
+    day = policy.effective_from
+    assert batch_date_problems(day, policy, day + timedelta(days=1)) == []
