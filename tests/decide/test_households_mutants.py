@@ -23,7 +23,7 @@ def outcome(subject: dict, other: dict, policy) -> str:
 
 
 SUBJECT = person(dob=None)  # nothing but the name to tell anyone apart with
-NAMESAKE = {"given": "JOSE", "family": "RUIZ", "dob": None}  # same given name, other family
+NAMESAKE = {"given": "JOSE", "family": "GARCIA", "dob": None}  # could be the subject
 
 
 def test_a_namesake_at_the_same_address_must_be_told_apart(policy) -> None:

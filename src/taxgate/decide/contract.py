@@ -18,7 +18,9 @@ from taxgate.match.model import COMPARISONS  # the matcher's comparisons, in exp
 NULL_LEVEL = -1
 ELSE_LEVEL = 0
 GIVEN_SHARES_A_TOKEN = 3
+DOB_EXACT = 3
 DOB_ONE_EDIT_OR_SWAPPED = 2
+DOB_SAME_YEAR = 1
 HOUSE_NUMBER_EXACT = 1
 STREET_NAME_EXACT = 2
 STREET_NAME_FUZZY = 1
@@ -26,7 +28,11 @@ ZIP5_EXACT = 1
 CITY_EXACT = 1
 TIN_EXACT = 2
 
-STREET_LEVEL_FOR = {"exact": STREET_NAME_EXACT, "fuzzy": STREET_NAME_FUZZY}
+STREET_LEVEL_FOR = {
+    "exact": STREET_NAME_EXACT,
+    "fuzzy": STREET_NAME_FUZZY,
+    "tolerant": STREET_NAME_EXACT,  # or the same street written differently (decide.written)
+}
 """`decision.address_level` of the policy -> lowest street-name level that corroborates."""
 
 RELATIVE_LEVELS_FOR: dict[str, tuple[int, int] | None] = {
@@ -47,9 +53,14 @@ COMPARED_VALUES = (
     "suffix_r",
     "dob_l",
     "dob_r",
+    "house_number_l",
     "house_number_r",
+    "street_name_l",
     "street_name_r",
+    "zip5_l",
     "zip5_r",
+    "city_l",
+    "city_r",
 )
 """The compared values the rules read (household and distinguishing-field checks)."""
 

@@ -15,14 +15,17 @@ import pyarrow.compute as pc
 
 from taxgate.decide.contract import (
     CITY_EXACT,
-    ELSE_LEVEL,
     HOUSE_NUMBER_EXACT,
     NULL_LEVEL,
     STREET_LEVEL_FOR,
+    STREET_NAME_EXACT,
+    STREET_NAME_FUZZY,
     TIN_EXACT,
     ZIP5_EXACT,
 )
-from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
+from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
+from taxgate.decide.written import Written, within_edits
+from taxgate.policy.model import DecisionRules
 
 
 def level(table: pa.Table, comparison: str) -> np.ndarray:
@@ -36,12 +39,41 @@ def equal(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -
     return np.asarray(pc.fill_null(pc.equal(left, right), False).to_numpy(), dtype=bool)
 
 
-def address_corroborated(table: pa.Table, address_level: str) -> np.ndarray:
-    """House number exact, street at least at the policy's level, and ZIP or city exact."""
+def address_corroborated(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
+    """House number exact, the street at the policy's level, and ZIP or city exact.
+
+    At `address_level = "tolerant"` the street may be written differently (a typo, a space, a
+    directional: `written.street`); the household guard, not string equality, keeps a
+    neighbour's or a relative's record from confirming.
+    """
     house = level(table, "house_number") == HOUSE_NUMBER_EXACT
-    street = level(table, "street_name") >= STREET_LEVEL_FOR[address_level]
+    if rules.address_level == "tolerant":
+        street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
+    else:
+        street = level(table, "street_name") >= STREET_LEVEL_FOR[rules.address_level]
     place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
     return house & street & place
+
+
+def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
+    """Two of house number, street and place (ZIP or city) agree and the third is close: an
+    address a disclosure officer could recognise (a digit typed wrong, a street misspelt
+    beyond the tolerance, a ZIP and a city both mistyped)."""
+    house = level(table, "house_number") == HOUSE_NUMBER_EXACT
+    street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
+    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
+    everywhere = np.ones(table.num_rows, dtype=bool)
+
+    def near(column: str) -> np.ndarray:
+        left = table.column(f"{column}_l").combine_chunks()
+        right = table.column(f"{column}_r").combine_chunks()
+        return within_edits(left, right, rules.review_max_edits, 1, everywhere)
+
+    house_close = house | near("house_number")
+    street_close = street | (level(table, "street_name") >= STREET_NAME_FUZZY)
+    place_close = place | near("zip5") | near("city")
+    agree = house.astype(int) + street.astype(int) + place.astype(int)
+    return (agree >= 2) & house_close & street_close & place_close
 
 
 def tin_exact(table: pa.Table) -> np.ndarray:
@@ -93,44 +125,25 @@ def given_compatible(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
     return given_agrees(table, pairs) | written | canonical | own_within
 
 
-def names_corroborated(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
-    """For the pairs at `pairs`: the names share a token, the family name does not disagree,
-    and the given name or the date of birth agrees at some level.
-
-    A family name at the model's else level (no shared token, not even close) is another
-    family, however well the given name and the address agree. A shared family name and an
-    address, with the given name and the date of birth both disagreeing (or missing), are a
-    relative at home, not the subject: at 20M people that alone confirmed a subject absent
-    from the filings to a relative. Either rule yields when the whole name was sent in another
-    order (the same tokens, as written or canonically).
-    """
-    column = _columns(table, pairs)
-    left = Tokens.of(column("given_tokens_l"), column("family_l"))
-    right = Tokens.of(column("given_tokens_r"), column("family_r"))
-    family_speaks = level(table, "family")[pairs] != ELSE_LEVEL
-    person_agrees = (level(table, "given")[pairs] > ELSE_LEVEL) | (
-        level(table, "dob")[pairs] > ELSE_LEVEL
-    )
-    reordered = same_sets(left, right, pairs.size) | same_sets(
-        _name_tokens(column, "l"), _name_tokens(column, "r"), pairs.size
-    )
-    return overlap(left, right, pairs.size) & ((family_speaks & person_agrees) | reordered)
-
-
 @dataclass(frozen=True)
 class PairEvidence:
     """Vectorised flags, one entry per candidate pair."""
 
     corroborated: np.ndarray
+    reviewable: np.ndarray
+    written: Written
     tin_exact: np.ndarray
     dob_agrees: np.ndarray
     suffix_agrees: np.ndarray
     given_exact: np.ndarray
 
     @classmethod
-    def of(cls, table: pa.Table, address_level: str) -> PairEvidence:
+    def of(cls, table: pa.Table, rules: DecisionRules) -> PairEvidence:
+        written = Written.of(table, level(table, "dob"), rules)
         return cls(
-            corroborated=address_corroborated(table, address_level),
+            corroborated=address_corroborated(table, rules, written),
+            reviewable=address_reviewable(table, rules, written),
+            written=written,
             tin_exact=tin_exact(table),
             dob_agrees=equal(table.column("dob_l"), table.column("dob_r")),
             suffix_agrees=equal(table.column("suffix_l"), table.column("suffix_r")),

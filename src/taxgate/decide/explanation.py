@@ -38,6 +38,9 @@ class Checks:
     relatives_distinguished: np.ndarray
     name_corroborated: np.ndarray
     tin_conflict: np.ndarray
+    address_reviewable: np.ndarray
+    name_reviewable: np.ndarray
+    dob_contradicts: np.ndarray
 
 
 def _field_weights(table: pa.Table, pairs: pa.Array) -> list[tuple[str, pa.Array]]:
@@ -96,6 +99,9 @@ def explanations(
                         ("relatives_distinguished", jv.boolean(checks.relatives_distinguished)),
                         ("name_corroborated", jv.boolean(checks.name_corroborated)),
                         ("tin_conflict", jv.boolean(checks.tin_conflict)),
+                        ("address_reviewable", jv.boolean(checks.address_reviewable)),
+                        ("name_reviewable", jv.boolean(checks.name_reviewable)),
+                        ("dob_contradicts", jv.boolean(checks.dob_contradicts)),
                     ]
                 ),
             ),

@@ -24,6 +24,7 @@ import pyarrow as pa
 from taxgate.decide.contract import ELSE_LEVEL
 from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible, level
 from taxgate.decide.taxpayers import Taxpayers, any_per
+from taxgate.decide.written import Agreement
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,16 @@ class Households:
 
     shares: np.ndarray
     distinguished: np.ndarray
+    yields: np.ndarray
 
     def subjects_ok(self, taxpayers: Taxpayers) -> np.ndarray:
         """Per subject with candidates: every housemate or namesake is told apart."""
         bad = self.shares & ~self.distinguished
+        return ~any_per(taxpayers.subject_of, bad, len(taxpayers.rows))
+
+    def subjects_reviewable(self, taxpayers: Taxpayers) -> np.ndarray:
+        """Per subject with candidates: every housemate not told apart yields to the best."""
+        bad = self.shares & ~self.distinguished & ~self.yields
         return ~any_per(taxpayers.subject_of, bad, len(taxpayers.rows))
 
 
@@ -76,10 +83,17 @@ def households(
         (given_best, given_other),
     ]
     if close is not None:
-        given_min, dob_min = close
+        _given_min, dob_min = close
+        written = evidence.written
         fields += [
-            (given_level >= given_min, given_other | (given_level != ELSE_LEVEL)),
             (dob_level >= dob_min, dob_level != ELSE_LEVEL),
+            # The same given name written differently (a typo) against another given name.
+            (
+                written.given == Agreement.WRITTEN,
+                given_other | (written.given != Agreement.DIFFERENT),
+            ),
+            # The same family against another family: a housemate of another surname.
+            (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
         ]
     best = deciding[taxpayers.subject_of]
     distinguished = np.zeros(count, dtype=bool)
@@ -92,4 +106,10 @@ def households(
     given_strict[others] |= given_agrees(table, others)
     closer = other & ((given_level > given_level[anchor]) | (given_strict & ~given_best[anchor]))
     named_better = any_per(taxpayers.of_pair, closer, count)
-    return Households(shares=shares, distinguished=distinguished & ~named_better)
+    # For a person to settle: the best bears the subject's full given name and the other only
+    # part of it ("LUIS" beside "LUIS MANUEL"), nothing else telling them apart.
+    weaker = other & given_best[anchor] & ~given_strict
+    yields = ~any_per(taxpayers.of_pair, ~weaker, count)
+    return Households(
+        shares=shares, distinguished=distinguished & ~named_better, yields=yields & ~named_better
+    )

@@ -27,6 +27,8 @@ class DecisionReason(StrEnum):
     TIN_ONLY = "TIN_ONLY"
     TIN_CONFLICT = "TIN_CONFLICT"
     NAME_NOT_CORROBORATED = "NAME_NOT_CORROBORATED"
+    # Both sides gave a date of birth and they are not the same date written differently.
+    DOB_CONTRADICTS = "DOB_CONTRADICTS"
     AMBIGUOUS_RUNNER_UP = "AMBIGUOUS_RUNNER_UP"
     RELATIVE_NOT_DISTINGUISHED = "RELATIVE_NOT_DISTINGUISHED"
     # The matched taxpayer was already disclosed (or confirmed for disclosure) to another

@@ -19,15 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.decide.contract import (
+    DOB_EXACT,
     RELATIVE_LEVELS_FOR,
     checked_candidates,
     subject_rows,
 )
-from taxgate.decide.evidence import PairEvidence, names_corroborated
+from taxgate.decide.evidence import PairEvidence, level
 from taxgate.decide.explanation import Checks, empty_explanation, explanations
 from taxgate.decide.households import Households, households
 from taxgate.decide.outcomes import DECISION_SCHEMA, Decision, DecisionReason
 from taxgate.decide.taxpayers import Taxpayers, any_per
+from taxgate.decide.written import Agreement
 from taxgate.errors import TaxgateError
 from taxgate.formats.codes import REASON_SEPARATOR
 from taxgate.policy.model import Policy
@@ -93,12 +95,12 @@ def _nothing_found() -> pa.Table:
 
 def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     """The decision columns for the subjects that have candidates, in `Taxpayers.rows` order."""
-    evidence = PairEvidence.of(table, policy.decision.address_level)
+    evidence = PairEvidence.of(table, policy.decision)
     taxpayers = Taxpayers.of(table, evidence)
     house = households(
         table, evidence, taxpayers, RELATIVE_LEVELS_FOR[policy.decision.relatives_level]
     )
-    outcome, reasons, checks = _judge(table, taxpayers, house, policy)
+    outcome, reasons, checks = _judge(table, evidence, taxpayers, house, policy)
     decided = np.isin(outcome, [Decision.CONFIRMED.value, Decision.REVIEW.value])
     pair_at = taxpayers.decisive[taxpayers.top]
     pair = pa.array(pair_at, pa.int64())
@@ -125,8 +127,44 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     )
 
 
+def _names(
+    table: pa.Table, evidence: PairEvidence, pair: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each subject's deciding pair: (name corroborated, reviewable, birth date contradicts).
+
+    Corroborated: given and family names the same as written (typos, spacing, nicknames and
+    order aside) and no birth date that says otherwise; or a name only partly the same (an
+    initial, a shortened or short mistyped name) with a second identifier exact (the birth
+    date, or the TIN the requester gave). Reviewable, for a person to settle: one name replaced
+    (a married name, a name used on one return only) with such an identifier, a partial name
+    without one, or a birth date in the same year only. A birth date that contradicts the
+    filing's is evidence against that no other field outweighs.
+    """
+    written = evidence.written
+    g, f, d = written.given[pair], written.family[pair], written.dob[pair]
+    identified = (level(table, "dob")[pair] == DOB_EXACT) | evidence.tin_exact[pair]
+    agrees, partial = Agreement.WRITTEN, Agreement.PARTIAL
+    missing, different = Agreement.MISSING, Agreement.DIFFERENT
+    contradicts = d == different
+    given_close, family_close = (g == agrees) | (g == partial), (f == agrees) | (f == partial)
+    named = ((g == agrees) & (f == agrees) & ((d == agrees) | (d == missing))) | (
+        given_close & family_close & identified
+    )
+    reviewable = named | (
+        ((g == agrees) & (f == different) & identified)
+        | ((g == different) & (f == agrees) & identified)
+        | (given_close & family_close & (d == missing))
+        | (given_close & family_close & (d == partial))
+    )
+    return named & ~contradicts, reviewable & ~contradicts, contradicts
+
+
 def _judge(
-    table: pa.Table, taxpayers: Taxpayers, house: Households, policy: Policy
+    table: pa.Table,
+    evidence: PairEvidence,
+    taxpayers: Taxpayers,
+    house: Households,
+    policy: Policy,
 ) -> tuple[np.ndarray, pa.Array, Checks]:
     rules = policy.decision
     top = taxpayers.top
@@ -138,27 +176,45 @@ def _judge(
     gap = np.where(has_runner, weight - runner_weight, np.inf)
 
     corroborated = taxpayers.corroborated[top]
+    near = evidence.reviewable[pair]
     unambiguous = gap > rules.ambiguity_margin
     distinguished = house.subjects_ok(taxpayers)
-    named = names_corroborated(table, pair)
+    named, name_reviewable, dob_contradicts = _names(table, evidence, pair)
     not_top = np.ones(taxpayers.count, dtype=bool)
     not_top[top] = False
     conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))
-    confirmable = corroborated & unambiguous & distinguished & named & ~conflict
-    confirm = probability >= rules.confirm_threshold
-    review = ~confirm & (probability >= rules.review_threshold)
+    # Within the margin but bearing another given name (a twin of the same birthday, say),
+    # while the best bears the subject's: a person can settle that, the weights cannot.
+    given = evidence.written.given[taxpayers.decisive]
+    close = taxpayers.weight >= taxpayers.weight[top][taxpayers.subject_of] - rules.ambiguity_margin
+    close[top] = False
+    named_apart = ~any_per(taxpayers.subject_of, close & (given != Agreement.DIFFERENT), len(top))
+    named_apart &= given[top] == Agreement.WRITTEN
+    settled = (unambiguous | named_apart) & ~conflict & ~dob_contradicts
+    confirmable = settled & unambiguous & distinguished & corroborated & named
+    confirm = confirmable & (probability >= rules.confirm_threshold)
+    review = (
+        ~confirm
+        & settled
+        & (distinguished | house.subjects_reviewable(taxpayers))
+        & (corroborated | near)
+        & name_reviewable
+        & (probability >= rules.review_threshold)
+    )
 
     outcome = np.full(len(top), Decision.NOT_CONFIRMED.value, dtype=object)
-    outcome[confirmable & confirm] = Decision.CONFIRMED.value
-    outcome[confirmable & review] = Decision.REVIEW.value
+    outcome[confirm] = Decision.CONFIRMED.value
+    outcome[review] = Decision.REVIEW.value
 
+    below_confirm = probability < rules.confirm_threshold
     failed = {
-        DecisionReason.BELOW_REVIEW: ~confirm & ~review,
-        DecisionReason.BELOW_CONFIRM: review,
+        DecisionReason.BELOW_REVIEW: probability < rules.review_threshold,
+        DecisionReason.BELOW_CONFIRM: below_confirm & ~(probability < rules.review_threshold),
         DecisionReason.ADDRESS_NOT_CORROBORATED: ~corroborated,
         DecisionReason.TIN_ONLY: taxpayers.tin_exact[top] & ~corroborated,
         DecisionReason.TIN_CONFLICT: conflict,
         DecisionReason.NAME_NOT_CORROBORATED: ~named,
+        DecisionReason.DOB_CONTRADICTS: dob_contradicts,
         DecisionReason.AMBIGUOUS_RUNNER_UP: ~unambiguous,
         DecisionReason.RELATIVE_NOT_DISTINGUISHED: ~distinguished,
     }
@@ -169,6 +225,9 @@ def _judge(
         relatives_distinguished=distinguished,
         name_corroborated=named,
         tin_conflict=conflict,
+        address_reviewable=corroborated | near,
+        name_reviewable=name_reviewable,
+        dob_contradicts=dob_contradicts,
     )
     return outcome, _joined(failed, len(top)), checks
 

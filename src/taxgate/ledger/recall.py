@@ -379,9 +379,12 @@ def _decision_reasons(d: _Disclosed, rules: DecisionRules) -> list[str] | None:
     failed = {
         DecisionReason.BELOW_REVIEW: not confirm and not review,
         DecisionReason.BELOW_CONFIRM: review and not d.officer_confirmed,
-        DecisionReason.ADDRESS_NOT_CORROBORATED: not checks["address_corroborated"],
+        DecisionReason.ADDRESS_NOT_CORROBORATED: not checks["address_corroborated"]
+        and not (d.officer_confirmed and checks.get("address_reviewable") is True),
         DecisionReason.TIN_CONFLICT: checks["tin_conflict"],
-        DecisionReason.NAME_NOT_CORROBORATED: not checks["name_corroborated"],
+        DecisionReason.NAME_NOT_CORROBORATED: not checks["name_corroborated"]
+        and not (d.officer_confirmed and checks.get("name_reviewable") is True),
+        DecisionReason.DOB_CONTRADICTS: checks.get("dob_contradicts") is True,
         DecisionReason.AMBIGUOUS_RUNNER_UP: not gap > rules.ambiguity_margin,
         DecisionReason.RELATIVE_NOT_DISTINGUISHED: not checks["relatives_distinguished"],
     }

@@ -42,13 +42,16 @@ MODEL_COLUMNS = (
     "family", "family_tokens", "family_phonetic", "name_tokens",
     "suffix", "dob", "tin", "house_number", "street_name", "unit", "zip5", "city",
 )  # fmt: skip
-# The blocking keys (a pair must agree on one rule's columns to be scored at all).
+# The blocking keys (a pair must agree on one rule's columns to be scored at all). A typo in
+# any one field leaves a rule standing: a ZIP typo meets the house number and both phonetic
+# keys, a family-name typo the ZIP and given key or the house number and ZIP, and so on.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("zip5", "family_phonetic"),
     ("tin",),
     ("zip5", "given_phonetic"),
     ("house_number", "zip5"),
     ("dob", "family_phonetic"),
+    ("house_number", "family_phonetic", "given_phonetic"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (
@@ -177,14 +180,25 @@ def comparisons() -> list[ComparisonCreator]:
 # A request with given and family names swapped ("Kumar Prisha" for Prisha Kumar) meets its
 # taxpayer and that taxpayer's namesakes only when the sides' name columns are crossed.
 REVERSED_NAME_RULE = "l.zip5 = r.zip5 AND l.given_phonetic = r.family_phonetic"
+# A partial key: the ZIP's first three digits (its sectional centre) with both phonetic keys,
+# for a ZIP mistyped in its last digits together with the house number.
+ZIP3 = 3
+PARTIAL_ZIP_RULE = (
+    f"substr(l.zip5, 1, {ZIP3}) = substr(r.zip5, 1, {ZIP3}) "
+    "AND l.family_phonetic = r.family_phonetic AND l.given_phonetic = r.given_phonetic"
+)
+CUSTOM_RULES = (REVERSED_NAME_RULE, PARTIAL_ZIP_RULE)
 
 
 def blocking_rules() -> list[Any]:
-    return [*(block_on(*keys) for keys in BLOCKING_KEYS), CustomRule(REVERSED_NAME_RULE)]
+    return [
+        *(block_on(*keys) for keys in BLOCKING_KEYS),
+        *(CustomRule(rule, sql_dialect="duckdb") for rule in CUSTOM_RULES),
+    ]
 
 
 def blocking_rule_labels() -> list[str]:
-    return [*(" AND ".join(keys) for keys in BLOCKING_KEYS), REVERSED_NAME_RULE]
+    return [*(" AND ".join(keys) for keys in BLOCKING_KEYS), *CUSTOM_RULES]
 
 
 def settings(link_type: str = "link_only") -> SettingsCreator:

@@ -131,3 +131,21 @@ def canonical(token: str) -> str:
     """'Lupe' -> 'GUADALUPE', 'Bill' -> 'WILLIAM', 'Toño' -> 'ANTONIO', 'Maria' -> 'MARIA'."""
     readings = canonicals(token)
     return readings[0] if readings else ""
+
+
+@lru_cache(maxsize=1 << 18)
+def readings(token: str) -> frozenset[str]:
+    """Every name a token may stand for: its canonicals and the package's, itself included.
+
+    Looser than `canonical` on purpose: "CINDY" is a common name of its own (so it is its own
+    canonical) and also Cynthia's nickname. Only `related` uses it, to call two written
+    forms one name; telling people apart is left to the other fields.
+    """
+    folded = fold(token)
+    return frozenset({folded, *canonicals(folded), *_package_canonicals().get(folded, ())}) - {""}
+
+
+def related(left: str, right: str) -> bool:
+    """One given-name token is a reading of the other ("CINDY" and "CYNTHIA", "ROD" and
+    "ROGER"); not merely two nicknames of a third name."""
+    return right in readings(left) or left in readings(right)

@@ -72,8 +72,13 @@ class DecisionRules(_Section):
     confirm_threshold: float = Field(gt=0, le=1)
     review_threshold: float = Field(gt=0, le=1)
     ambiguity_margin: float = Field(ge=0)
-    address_level: Literal["exact", "fuzzy"]
+    address_level: Literal["exact", "fuzzy", "tolerant"]
     relatives_level: Literal["exact", "close"]
+    street_max_edits: int = Field(ge=0)
+    street_min_length: int = Field(ge=1)
+    name_max_edits: int = Field(ge=0)
+    name_min_length: int = Field(ge=1)
+    review_max_edits: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> DecisionRules:

@@ -1,0 +1,250 @@
+"""How a value is written versus whose it is: per pair, each field's agreement class.
+
+The model's levels rank likeness; the rules need a different question answered: is the
+difference one of writing (a typo, a transposition, a stray or missing space, a dropped
+directional, a nickname, an initial) or one of identity (another given name, another family,
+another birthday)? Writing is tolerated up to the policy's `[decision]` edit limits; identity
+never is. rapidfuzz computes the edit distances in C++ over whole columns: per-pair Python is
+too slow for a batch of a million subjects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.process import cpdist
+
+from taxgate.decide.contract import DOB_ONE_EDIT_OR_SWAPPED, DOB_SAME_YEAR, NULL_LEVEL
+from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
+from taxgate.normalize.address import DIRECTIONS
+from taxgate.normalize.nicknames import related
+from taxgate.policy.model import DecisionRules
+
+_DIRECTIONS = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
+_LEADING_DIRECTION = rf"^(?:{_DIRECTIONS}) "
+_TRAILING_DIRECTION = rf" (?:{_DIRECTIONS})$"
+
+
+class Agreement(IntEnum):
+    """One field of one pair, from worst to best."""
+
+    DIFFERENT = 0  # another value: another person's (or another place)
+    MISSING = 1  # empty on either side: says nothing
+    PARTIAL = 2  # compatible but not the same: an initial, a birth date in the same year only
+    WRITTEN = 3  # the same value written differently (typo, spacing, nickname, order)
+
+
+def _strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pc.cast(array, pa.string())
+
+
+def _spaceless(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return pc.replace_substring(_strings(values), " ", "")
+
+
+def _bools(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def within_edits(
+    left: pa.Array, right: pa.Array, max_edits: int, min_length: int, where: np.ndarray
+) -> np.ndarray:
+    """Where `where` holds: both present, the shorter at least `min_length` characters long, and
+    at most `max_edits` Damerau-Levenshtein edits apart."""
+    result = np.zeros(len(left), dtype=bool)
+    shortest = pc.min_element_wise(pc.utf8_length(left), pc.utf8_length(right))
+    candidate = where & _bools(pc.greater_equal(shortest, min_length))
+    at = np.flatnonzero(candidate)
+    if at.size:
+        index = pa.array(at, pa.int64())
+        distance = cpdist(
+            left.take(index).to_pylist(),
+            right.take(index).to_pylist(),
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=max_edits + 1,
+            workers=1,
+        )
+        result[at] = np.asarray(distance) <= max_edits
+    return result
+
+
+def shortened(left: pa.Array, right: pa.Array, min_length: int, where: np.ndarray) -> np.ndarray:
+    """Where `where` holds: one value begins the other and is at least `min_length` long
+    ("ALEX" for "ALEXANDRA", "NIC" for "NICOLAS")."""
+    result = np.zeros(len(left), dtype=bool)
+    first_l = pc.utf8_slice_codeunits(left, 0, 1)
+    candidate = where & _bools(pc.equal(first_l, pc.utf8_slice_codeunits(right, 0, 1)))
+    at = np.flatnonzero(candidate)
+    if at.size:
+        index = pa.array(at, pa.int64())
+        a = np.array(left.take(index).to_pylist(), dtype=object).astype(str)
+        b = np.array(right.take(index).to_pylist(), dtype=object).astype(str)
+        shorter = np.minimum(np.char.str_len(a), np.char.str_len(b))
+        begins = np.char.startswith(a, b) | np.char.startswith(b, a)
+        result[at] = begins & (shorter >= min_length)
+    return result
+
+
+def nicknamed(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
+    """Where `where` holds: one token is a reading of the other (`normalize.nicknames`), judged
+    once per distinct pair of tokens."""
+    result = np.zeros(len(left), dtype=bool)
+    at = np.flatnonzero(where)
+    if at.size:
+        index = pa.array(at, pa.int64())
+        pairs = list(zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True))
+        verdict = {pair: related(*pair) for pair in set(pairs)}
+        result[at] = np.fromiter((verdict[p] for p in pairs), dtype=bool, count=len(pairs))
+    return result
+
+
+def _present(left: pa.Array, right: pa.Array) -> np.ndarray:
+    return ~_bools(pc.or_(pc.is_null(left), pc.is_null(right)))
+
+
+def street_core(street: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The standardised street without a leading or trailing directional and without spaces:
+    "N BENJAMI N WAY" and "BENJAMIN WAY" differ by one edit, "MAIN AVE" and "MAIN ST" by more."""
+    text = pc.replace_substring_regex(_strings(street), _LEADING_DIRECTION, "")
+    text = pc.replace_substring_regex(text, _TRAILING_DIRECTION, "")
+    return pc.replace_substring(text, " ", "")
+
+
+def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.ndarray:
+    """The same street written differently (or identically), per the policy's tolerance."""
+    core_l, core_r = street_core(left), street_core(right)
+    same = _bools(pc.equal(core_l, core_r))
+    near = within_edits(
+        core_l,
+        core_r,
+        rules.street_max_edits,
+        rules.street_min_length,
+        ~same & _present(left, right),
+    )
+    return same | near
+
+
+def _first_token(values: pa.Array) -> pa.Array:
+    return pc.list_element(pc.split_pattern(values, " "), 0)
+
+
+def given_agreement(
+    given_l: pa.Array,
+    given_r: pa.Array,
+    tokens_l: pa.Array,
+    tokens_r: pa.Array,
+    family_l: pa.Array,
+    family_r: pa.Array,
+    rules: DecisionRules,
+) -> np.ndarray:
+    """Per pair: the subject's given name against the taxpayer's, as an `Agreement`.
+
+    WRITTEN: the same first given name as written, canonically or as a nickname, with the given and
+    middle names swapped, the whole name reversed, or within the policy's name edits. PARTIAL:
+    one side is the other's initial or its beginning ("ALEX", "ALEXANDRA"), or a short name
+    within the edits ("YNAN", "YAN"): what a second identifier must confirm. A name that is only
+    among the other's middle names is DIFFERENT: "Jennifer Barnes" is not "Lisa Jennifer
+    Barnes" without a person's judgement.
+    """
+    n = len(given_l)
+    present = _present(given_l, given_r)
+    first_l, first_r = _first_token(_strings(given_l)), _first_token(_strings(given_r))
+    canonical_l = pc.list_element(tokens_l, 0) if len(tokens_l) else first_l
+    canonical_r = pc.list_element(tokens_r, 0) if len(tokens_r) else first_r
+    same = (
+        _bools(pc.equal(first_l, first_r))
+        | _bools(pc.equal(canonical_l, canonical_r))
+        | _bools(pc.equal(_spaceless(given_l), _spaceless(given_r)))
+    )
+    swapped = same_sets(Tokens.of(tokens_l), Tokens.of(tokens_r), n) & present
+    reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
+    first_l, first_r = _strings(first_l), _strings(first_r)
+    written = same | swapped | reversed_
+    written |= within_edits(
+        first_l, first_r, rules.name_max_edits, rules.name_min_length, present & ~written
+    )
+    written |= nicknamed(first_l, first_r, present & ~written)
+    partial = shortened(first_l, first_r, 1, present & ~written)
+    partial |= within_edits(first_l, first_r, rules.name_max_edits, 1, present & ~written)
+    return _classify(present, written, partial)
+
+
+def family_agreement(
+    family_l: pa.Array,
+    family_r: pa.Array,
+    given_l: pa.Array,
+    given_r: pa.Array,
+    rules: DecisionRules,
+) -> np.ndarray:
+    """Per pair: the family names as an `Agreement`. WRITTEN: equal, one surname dropped or
+    moved, joined or split by a space, within the policy's name edits, or the whole name sent
+    in another order. PARTIAL: a short surname within the edits ("LFIU", "LIU")."""
+    n = len(family_l)
+    present = _present(family_l, family_r)
+    same = _bools(pc.equal(_spaceless(family_l), _spaceless(family_r)))
+    moved = contained_either_way(Tokens.of(family_l), Tokens.of(family_r), n) & present
+    reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
+    joined_l, joined_r = _spaceless(family_l), _spaceless(family_r)
+    written = same | moved | reversed_
+    written |= within_edits(
+        joined_l, joined_r, rules.name_max_edits, rules.name_min_length, present & ~written
+    )
+    partial = within_edits(joined_l, joined_r, rules.name_max_edits, 1, present & ~written)
+    return _classify(present, written, partial)
+
+
+def dob_agreement(dob_level: np.ndarray) -> np.ndarray:
+    """Per pair, from the model's date-of-birth level: one edit or day and month swapped is
+    WRITTEN, the same year only is PARTIAL, anything further is another birthday."""
+    out = np.full(dob_level.shape, Agreement.DIFFERENT, dtype=np.int8)
+    out[dob_level == NULL_LEVEL] = Agreement.MISSING
+    out[dob_level == DOB_SAME_YEAR] = Agreement.PARTIAL
+    out[dob_level >= DOB_ONE_EDIT_OR_SWAPPED] = Agreement.WRITTEN
+    return out
+
+
+def _classify(present: np.ndarray, written: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    out = np.full(present.shape, Agreement.DIFFERENT, dtype=np.int8)
+    out[partial] = Agreement.PARTIAL
+    out[written] = Agreement.WRITTEN
+    out[~present] = Agreement.MISSING
+    return out
+
+
+@dataclass(frozen=True)
+class Written:
+    """Per candidate pair: the agreement class of given name, family name and date of birth,
+    and whether the street is the same street written differently."""
+
+    given: np.ndarray
+    family: np.ndarray
+    dob: np.ndarray
+    street: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, dob_level: np.ndarray, rules: DecisionRules) -> Written:
+        def col(name: str) -> pa.Array:
+            return table.column(name).combine_chunks()
+
+        return cls(
+            given=given_agreement(
+                col("given_l"),
+                col("given_r"),
+                col("given_tokens_l"),
+                col("given_tokens_r"),
+                col("family_l"),
+                col("family_r"),
+                rules,
+            ),
+            family=family_agreement(
+                col("family_l"), col("family_r"), col("given_l"), col("given_r"), rules
+            ),
+            dob=dob_agreement(dob_level),
+            street=street_written(col("street_name_l"), col("street_name_r"), rules),
+        )
