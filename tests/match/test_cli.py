@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from taxgate.cli import master, model
 from taxgate.errors import TaxgateError
+from taxgate.formats.tables import columns
 
 
 def _app() -> typer.Typer:
@@ -40,3 +41,25 @@ def test_master_load_reports_a_summary_and_refuses_a_second_load(
 def test_model_train_without_master_is_a_user_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["model", "train", "--home", str(tmp_path)])
     assert isinstance(result.exception, TaxgateError)
+
+
+def test_master_load_names_the_reject_file_and_counts_by_reason(tmp_path: Path) -> None:
+    header = ",".join(columns("filings"))
+    good = "100000001,2023,2024-04-01,Ana,,Stone,,1980-05-17,12 Oak St,,Austin,TX,78701"
+    filings = tmp_path / "f.csv"
+    filings.write_text("\n".join([header, good, good.replace("Ana", ""), ""]), encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    args = [
+        "master",
+        "load",
+        str(filings),
+        "--home",
+        str(tmp_path / "h"),
+        "--rejects",
+        str(rejects),
+    ]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "1 filings" in result.output and "rejected" in result.output
+    assert "given_name" in result.output and "empty: 1" in result.output
+    assert str(rejects) in result.output.replace("\n", "") and rejects.is_file()

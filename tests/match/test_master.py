@@ -3,6 +3,7 @@ last_known from the latest filed_on."""
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 import tempfile
@@ -10,14 +11,19 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from taxgate.errors import TaxgateError
-from taxgate.formats.tables import records_to_table, write_table
+from taxgate.errors import FormatError, TaxgateError
+from taxgate.formats.csvcells import restore
+from taxgate.formats.tables import columns, records_to_table, write_table
 from taxgate.match import master
 from taxgate.match.master import load_filings, master_path
+from taxgate.policy import load_policy
 
 ANA, BEN = "123456789", "223456789"
+FILING_COLUMNS = columns("filings")
 
 
 def filing(tin: str, year: int, filed_on: date, street: str, **extra: str) -> dict:
@@ -227,3 +233,140 @@ def test_scratch_databases_are_bounded_and_spill_outside_the_working_directory(
     assert Path(spill).name.startswith("taxgate-duckdb-")
     assert Path(spill).name != f"taxgate-duckdb-{os.getpid()}"
     assert stat.S_IMODE(Path(spill).stat().st_mode) == 0o700
+
+
+# ------------------------------------------------------------------ quarantine of bad rows
+
+HEADER = ",".join(FILING_COLUMNS)
+INJECTION = '=HYPERLINK("http://x","y")'
+
+
+def line(tin: str, **changes: str) -> str:
+    """One CSV data line of a good filing, with some fields replaced (quoted as CSV does)."""
+    row = {
+        "tin": tin, "tax_year": "2023", "filed_on": "2024-04-01", "given_name": "Ana",
+        "middle_name": "", "family_name": "Stone", "suffix": "", "date_of_birth": "1980-05-17",
+        "street": "12 Oak St", "unit": "", "city": "Austin", "state": "TX", "zip": "78701",
+    }  # fmt: skip
+    row.update(changes)
+    return ",".join('"' + row[c].replace('"', '""') + '"' if row[c] else "" for c in row)
+
+
+def csv_file(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def reject_lines(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def gappy(tmp_path: Path) -> Path:
+    """Eight rows: rows 1, 4, 7 and 8 load; the others break one rule each (row 6 two)."""
+    return csv_file(tmp_path, "gappy.csv", [
+        line("100000001"),
+        line("100000002", given_name=""),
+        line("12345"),
+        line("100000004"),
+        line("100000005", filed_on="2024-02-30"),
+        line("100000006", zip=INJECTION, tax_year="20x3"),
+        line("100000007", unit="Apt 2"),
+        line("100000008", date_of_birth=""),  # optional: empty is fine
+    ])  # fmt: skip
+
+
+def test_bad_rows_are_set_aside_and_the_good_ones_load(gappy: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    summary = load_filings([gappy], home)
+    assert (summary.rows, summary.rejected, summary.filings) == (4, 4, 4)
+    assert query(home, "SELECT tin FROM filings_norm ORDER BY tin") == [
+        ("100000001",), ("100000004",), ("100000007",), ("100000008",),
+    ]  # fmt: skip
+    assert summary.reasons == (
+        ("filed_on", "not a date YYYY-MM-DD", 1),
+        ("given_name", "empty", 1),
+        ("tax_year", "not a whole number", 1),
+        ("tin", "not 9 digits", 1),
+        ("zip", "not a ZIP5 or ZIP+4 of digits only", 1),
+    )
+    assert summary.tax_years == (2023,)
+    assert summary.rejects is not None and summary.rejects.parent == home / "rejects"
+    assert summary.rejects.name.startswith("gappy-") and summary.rejects.suffix == ".csv"
+    assert stat.S_IMODE(summary.rejects.stat().st_mode) == 0o600
+    lines = reject_lines(summary.rejects)
+    assert [(r["row"], r["field"], r["reason"]) for r in lines] == [
+        ("2", "given_name", "empty"),
+        ("3", "tin", "not 9 digits"),
+        ("5", "filed_on", "not a date YYYY-MM-DD"),
+        ("6", "tax_year", "not a whole number"),
+        ("6", "zip", "not a ZIP5 or ZIP+4 of digits only"),
+    ]
+    assert {r["file"] for r in lines} == {str(gappy)}
+    assert lines[1]["tin"] == "12345" and lines[2]["filed_on"] == "2024-02-30"
+    assert list(lines[0]) == ["file", "row", "field", "reason", *FILING_COLUMNS]
+
+
+def test_the_reject_file_is_csv_injection_safe(gappy: Path, tmp_path: Path) -> None:
+    summary = load_filings([gappy], tmp_path / "home", rejects=tmp_path / "out" / "r.csv")
+    assert summary.rejects == tmp_path / "out" / "r.csv"
+    zips = [r["zip"] for r in reject_lines(summary.rejects) if r["row"] == "6"]
+    assert zips == ["'" + INJECTION] * 2  # a spreadsheet shows it as text, never runs it
+    assert restore(zips[0]) == INJECTION
+
+
+def test_rejected_rows_of_a_later_row_group_are_numbered_in_the_file(tmp_path: Path) -> None:
+    rows = [dict(zip(FILING_COLUMNS, next(csv.reader([line(f"20000000{n}")])), strict=True))
+            for n in range(5)]  # fmt: skip
+    rows[3]["family_name"] = None
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)
+    summary = load_filings([path], tmp_path / "home")
+    assert (summary.rows, summary.rejected) == (4, 1)
+    assert [(r["row"], r["field"]) for r in reject_lines(summary.rejects)] == [("4", "family_name")]
+
+
+def test_a_file_of_only_bad_rows_is_refused_and_nothing_loads(tmp_path: Path) -> None:
+    bad = csv_file(tmp_path, "bad.csv", [line("1", state="tx"), line("2", street="")])
+    home = tmp_path / "home"
+    with pytest.raises(TaxgateError, match="2 of 2 rows cannot be loaded") as caught:
+        load_filings([bad], home)
+    assert caught.value.file == bad and "max_reject_share" in caught.value.what
+    rejects = next((home / "rejects").iterdir())
+    assert str(rejects) in caught.value.fix  # the user is told where every reason is listed
+    assert len(reject_lines(rejects)) == 4
+    assert "filings_norm" not in tables(home)
+
+
+def test_more_rejects_than_the_policy_allows_refuse_the_file(tmp_path: Path) -> None:
+    mostly = csv_file(tmp_path, "mostly.csv", [
+        line("100000001"), line("100000002", given_name=""), line("100000003", zip="7870"),
+    ])  # fmt: skip
+    with pytest.raises(TaxgateError, match=r"max_reject_share of 0\.5"):
+        load_filings([mostly], tmp_path / "home")
+    assert "filings_norm" not in tables(tmp_path / "home")
+    summary = load_filings([mostly], tmp_path / "home", max_reject_share=1.0)
+    assert (summary.rows, summary.rejected) == (1, 2)
+
+
+def test_policy_sets_the_largest_share_of_rows_set_aside() -> None:
+    assert load_policy().master.max_reject_share == 0.5
+
+
+def test_a_file_with_the_wrong_columns_is_refused(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(HEADER.replace("given_name", "first_name") + "\n" + line("1") + "\n")
+    with pytest.raises(FormatError, match="unknown column 'first_name'") as caught:
+        load_filings([wrong], tmp_path / "home")
+    assert "given_name" in caught.value.fix
+    short = tmp_path / "short.parquet"
+    pq.write_table(pa.table({"tin": ["100000001"]}), short)
+    with pytest.raises(FormatError, match="lacks column"):
+        load_filings([short], tmp_path / "home")
+
+
+def test_a_file_with_no_rows_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TaxgateError, match="hold no filings"):
+        load_filings([csv_file(tmp_path, "empty.csv", [])], tmp_path / "home")

@@ -8,12 +8,28 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 from taxgate.errors import TaxgateError
-from taxgate.match.master import MASTER_FILE
+from taxgate.match.master import MASTER_FILE, load_filings
 from taxgate.match.model import COMPARISONS
-from taxgate.match.train import CARD_FILE, MODEL_FILE, load_model, model_sha256, train
+from taxgate.match.predict import candidates
+from taxgate.match.train import (
+    CARD_FILE,
+    DEFAULT_TOP_M,
+    MIN_EM_PAIRS,
+    MODEL_FILE,
+    TRAINING_KEY,
+    freeze,
+    load_model,
+    model_sha256,
+    train,
+    training_record,
+    unestimated,
+)
+from tests.match.test_predict import MIN_EXACT_FIRST_SHARE
 from tests.worlds import SEED, TEST_U_PAIRS
 
 
@@ -74,3 +90,88 @@ def test_training_without_a_master_is_a_user_error(tmp_path: Path) -> None:
         train(tmp_path, SEED)
     with pytest.raises(TaxgateError, match="no trained model"):
         model_sha256(tmp_path)
+
+
+# ------------------------------------------------------------- a master of single filers
+
+
+@pytest.fixture(scope="module")
+def single_filers(world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small world's master with each taxpayer's latest filing only: no repeat filer."""
+    folder = tmp_path_factory.mktemp("single")
+    filings = folder / "single.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"""
+            COPY (SELECT * FROM '{world_dir / "filings.parquet"}'
+                  QUALIFY row_number() OVER (PARTITION BY tin ORDER BY filed_on DESC) = 1)
+            TO '{filings}' (FORMAT parquet)
+        """)
+    home = folder / "home"
+    load_filings([filings], home)
+    train(home, SEED, u_max_pairs=TEST_U_PAIRS)
+    return home
+
+
+def test_a_master_of_single_filers_trains_on_fallback_sessions(single_filers: Path) -> None:
+    sessions = {s["blocking"]: s for s in training_record(single_filers)["em_sessions"]}
+    assert sessions["tin"]["pairs"] == 0
+    assert "no repeat filers" in sessions["tin"]["skipped"]
+    assert "estimated" not in sessions["given AND family AND dob"]
+    ran = [s for s in sessions.values() if "estimated" in s]
+    assert ran and all(s["kind"] == "fallback" and s["pairs"] >= MIN_EM_PAIRS for s in ran)
+    assert {c for s in ran for c in s["estimated"]} == set(COMPARISONS)
+    assert training_record(single_filers)["default_m"] == []
+    card = (single_filers / CARD_FILE).read_text(encoding="utf-8")
+    assert "no repeat filers" in card and "family AND zip5" in card
+
+
+def test_the_single_filer_model_still_weighs_agreement_for_a_match(single_filers: Path) -> None:
+    model = load_model(single_filers)
+    assert TRAINING_KEY not in model  # Splink reads the settings, never the training record
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        assert levels[0]["m_probability"] > levels[0]["u_probability"]
+        assert sum(lv["m_probability"] for lv in levels) == pytest.approx(1.0)
+
+
+def test_the_single_filer_model_ranks_the_true_taxpayer_first(
+    single_filers: Path, subjects_norm: pa.Table, truth: pa.Table
+) -> None:
+    pairs = candidates(subjects_norm, single_filers)
+    best: dict[str, tuple[float, str]] = {}
+    for sid, tin, weight in zip(
+        *(pairs.column(c).to_pylist() for c in ("subject_id", "tin", "match_weight")), strict=True
+    ):
+        if sid not in best or weight > best[sid][0]:
+            best[sid] = (weight, tin)
+    exact = [r for r in truth.to_pylist() if r["case"] == "exact" and r["tin"]]
+    first = [r for r in exact if best.get(r["subject_id"], (0, None))[1] == r["tin"]]
+    assert exact and len(first) / len(exact) >= MIN_EXACT_FIRST_SHARE
+
+
+def test_a_master_with_repeat_filers_needs_no_fallback(trained_home: Path) -> None:
+    record = training_record(trained_home)
+    ran = [s["blocking"] for s in record["em_sessions"] if "estimated" in s]
+    assert ran == ["tin", "given AND family AND dob"]
+    fallbacks = [s for s in record["em_sessions"] if s["kind"] == "fallback"]
+    assert fallbacks and all(s["skipped"].startswith("not needed") for s in fallbacks)
+
+
+def test_a_comparison_no_session_estimated_gets_the_default_m() -> None:
+    trained = {
+        "comparisons": [
+            {
+                "output_column_name": "zip5",
+                "comparison_levels": [
+                    {"is_null_level": True},
+                    {"u_probability": 0.001},
+                    {"u_probability": 0.999},
+                ],
+            }
+        ]
+    }
+    assert unestimated(trained) == ["zip5"]
+    levels = freeze(trained, 1e-4)["comparisons"][0]["comparison_levels"]
+    assert [lv["m_probability"] for lv in levels[1:]] == pytest.approx(
+        [DEFAULT_TOP_M, 1 - DEFAULT_TOP_M]
+    )

@@ -18,8 +18,17 @@ MIB = 1 << 20
 def load(
     filings: list[Path] = typer.Argument(..., help="Filings files (.parquet, .csv, .jsonl)."),
     home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
+    rejects: Path | None = typer.Option(
+        None,
+        "--rejects",
+        help="CSV of the rows set aside (default HOME/rejects/<file>-<time>.csv).",
+    ),
 ) -> None:
     """Append new tax years of filings to HOME/master.duckdb; a year already loaded is refused.
+
+    Rows that cannot be loaded (an empty name, a TIN not of nine digits, ...) are set aside in
+    a reject file with row, field and reason; a file with more than the policy's
+    [master] max_reject_share of its rows set aside is refused as a whole.
 
     Example: taxgate master load world/filings.parquet --home ~/.taxgate
     """
@@ -37,13 +46,19 @@ def load(
             home,
             lambda done, total: bar.update(task, completed=done, total=total),
             rebuilding,
+            rejects=rejects,
         )
+    set_aside = [("rejected", f"{summary.rejected:,} rows")]
+    if summary.rejects is not None:
+        set_aside += [(f"  {f}", f"{r}: {n:,}") for f, r, n in summary.reasons]
+        set_aside.append(("reject file", summary.rejects))
     show_fields(
         ("master", summary.master),
         (
             "appended",
             f"{summary.rows:,} filings, tax years {', '.join(map(str, summary.tax_years))}",
         ),
+        *set_aside,
         ("filings", f"{summary.filings:,}"),
         ("taxpayers", f"{summary.taxpayers:,}"),
         ("addresses", f"{summary.addresses:,}"),

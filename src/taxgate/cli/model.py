@@ -8,6 +8,7 @@ import typer
 
 from taxgate.cli.console import err_console, show_fields
 from taxgate.config import get_settings
+from taxgate.match.card import training_rows
 from taxgate.match.train import train
 
 model_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
@@ -32,6 +33,10 @@ def train_command(
         ("card", info.card),
         ("trained on", f"{info.filings:,} filings of {info.taxpayers:,} taxpayers"),
         ("prior", f"{info.probability_two_random_records_match:.3g}"),
+        *(
+            ("EM session", f"{blocking}{f' ({pairs} pairs)' if pairs else ''}: {outcome}")
+            for blocking, _, pairs, outcome in training_rows(info.training)
+        ),
         ("seconds", f"{info.seconds:.1f}"),
     )
 

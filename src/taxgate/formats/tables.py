@@ -101,6 +101,15 @@ def read_table(path: Path | str, kind: str, data: bytes | None = None) -> pa.Tab
     With `data` (the file's bytes, read once by `tablefile.read_beside`) nothing is opened:
     `path` then only chooses the format and names the file in messages.
     """
+    raw_columns, n = read_columns(path, kind, data)
+    return _conform(raw_columns, n, Path(path), kind)
+
+
+def read_columns(
+    path: Path | str, kind: str, data: bytes | None = None
+) -> tuple[dict[str, list | pa.Array], int]:
+    """The file's columns as read, before typing: the header and the file's structure are
+    checked (FormatError), the values are not. A caller that quarantines bad rows reads this."""
     path = Path(path)
     suffix = _format_of(path)
     source = path if data is None else pa.BufferReader(data)
@@ -122,7 +131,7 @@ def read_table(path: Path | str, kind: str, data: bytes | None = None) -> pa.Tab
         raise FormatError("file not found", "Check the path.", file=path) from exc
     except IsADirectoryError as exc:
         raise FormatError("is a directory, not a table file", "Name a file.", file=path) from exc
-    return _conform(raw_columns, n, path, kind)
+    return raw_columns, n
 
 
 def _csv_fast(
@@ -375,6 +384,21 @@ def _conform(raw: dict[str, list | pa.Array], n: int, path: Path, kind: str) -> 
     if kind in ("responses", "truth") and n:
         _validate_rows(table, path, kind)
     return table
+
+
+def conform(raw: dict[str, list | pa.Array], n: int, path: Path, kind: str) -> pa.Table:
+    """Type columns read by `read_columns` (or one chunk of them) as `read_table` does."""
+    return _conform(raw, n, path, kind)
+
+
+def check_header(names: list[str], path: Path, kind: str) -> list[str]:
+    """The header's names, stripped; FormatError for an unknown, repeated or missing column."""
+    return _header(names, path, kind)
+
+
+def field_pattern(info: FieldInfo) -> str | None:
+    """The regular expression a text field must match, if its model declares one."""
+    return _pattern(info)
 
 
 def _first_true(mask: pa.Array) -> int:

@@ -34,7 +34,41 @@ def parameter_rows(model: dict[str, Any]) -> list[tuple[str, int, str, float, fl
     return rows
 
 
-def card_html(model: dict[str, Any], model_sha256: str) -> str:
+def training_rows(training: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(blocking rule, kind, pairs, what happened) for every EM session, run or skipped."""
+    rows = []
+    for entry in training.get("em_sessions", []):
+        pairs = f"{entry['pairs']:,}" if "pairs" in entry else ""
+        outcome = entry.get("skipped") or "estimated m of " + ", ".join(entry["estimated"])
+        rows.append((entry["blocking"], entry["kind"], pairs, outcome))
+    return rows
+
+
+def _training_section(training: dict[str, Any]) -> str:
+    if not training:
+        return ""
+    table = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in training_rows(training)
+    )
+    defaults = training.get("default_m") or []
+    note = (
+        f"<p>No session estimated m of {html.escape(', '.join(defaults))}: Splink's default "
+        "m applies (most on the top level).</p>\n"
+        if defaults
+        else ""
+    )
+    return (
+        "<h2>Training</h2>\n<p>Expectation maximisation sessions on the master's filings, in "
+        "order (each blocking rule's pairs estimate the comparisons it does not fix).</p>\n"
+        "<table><tr><th>blocking</th><th>kind</th><th>pairs</th><th>outcome</th></tr>\n"
+        f"{table}\n</table>\n{note}"
+    )
+
+
+def card_html(
+    model: dict[str, Any], model_sha256: str, training: dict[str, Any] | None = None
+) -> str:
     settings = SettingsCreator.from_path_or_dict(model).get_settings("duckdb")
     charts = {
         "Match weights": settings.match_weights_chart().chart_dict,
@@ -55,14 +89,21 @@ def card_html(model: dict[str, Any], model_sha256: str) -> str:
         f"<p>model.json SHA-256 <code>{model_sha256}</code>; link type "
         f"{html.escape(model['link_type'])}; probability two random records match "
         f"{prior:.6g} (prior match weight {math.log2(prior / (1 - prior)):+.2f}).</p>\n"
-        f"{sections}\n<h2>Parameters</h2>\n<table><tr><th>comparison</th><th>gamma</th>"
+        f"{_training_section(training or {})}{sections}\n"
+        "<h2>Parameters</h2>\n<table><tr><th>comparison</th><th>gamma</th>"
         f"<th>level</th><th>m</th><th>u</th><th>weight</th></tr>\n{table}\n</table>"
     )
     return offline_page("taxgate match model card", body)
 
 
-def write_card(model: dict[str, Any], path: Path) -> Path:
-    text = json.dumps(model, indent=2) + "\n"
+def write_card(
+    model: dict[str, Any],
+    path: Path,
+    training: dict[str, Any] | None = None,
+    model_json: str | None = None,
+) -> Path:
+    """The card of `model` (Splink settings); `model_json` is model.json's text, for its digest."""
+    text = model_json if model_json is not None else json.dumps(model, indent=2) + "\n"
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    path.write_text(card_html(model, digest), encoding="utf-8")
+    path.write_text(card_html(model, digest, training), encoding="utf-8")
     return path

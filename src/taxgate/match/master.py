@@ -26,7 +26,9 @@ import pyarrow as pa
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.home import private_home
+from taxgate.match.rejects import RejectFile, default_path
 from taxgate.match.sources import FilingsSource
+from taxgate.policy import load_policy
 
 MASTER_FILE = "master.duckdb"
 # Columns that make one address (normalised); a taxpayer has one address record per value.
@@ -64,6 +66,10 @@ class LoadSummary:
     addresses: int
     seconds: float
     file_bytes: int
+    rejected: int = 0
+    # (field, reason) -> rows set aside for it; a row may fail on several fields.
+    reasons: tuple[tuple[str, str, int], ...] = ()
+    rejects: Path | None = None  # the reject file, when any row was set aside
 
 
 def master_path(home: Path) -> Path:
@@ -235,26 +241,57 @@ def _drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, sources: list[FilingsSource], progress: Progress | None
+    con: duckdb.DuckDBPyConnection,
+    sources: list[FilingsSource],
+    rejects: RejectFile,
+    max_share: float,
+    progress: Progress | None,
 ) -> int:
-    """Normalise every chunk into the staging table, committing each chunk on its own.
+    """Normalise every chunk's loadable rows into the staging table, each chunk committed on
+    its own; the others go to `rejects`. Returns the rows staged.
 
     One transaction over all chunks would keep every uncommitted row in memory; readers never
     see the staging table, so the load stays all or nothing (see `_swap_in`).
     """
     total = sum(s.rows for s in sources)
-    done = 0
+    done = staged = 0
     for source in sources:
-        for raw in source.chunks():
-            chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
-            con.register("chunk", chunk)
-            query = f"SELECT *, {_address_id_sql()} AS address_id FROM chunk"
-            _create_or_insert(con, STAGING, not _table_exists(con, STAGING), query)
-            con.unregister("chunk")
-            done += raw.num_rows
+        read = set_aside = 0
+        for part in source.chunks():
+            rejects.add(part)
+            raw = part.good
+            if raw.num_rows:
+                chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
+                con.register("chunk", chunk)
+                query = f"SELECT *, {_address_id_sql()} AS address_id FROM chunk"
+                _create_or_insert(con, STAGING, not _table_exists(con, STAGING), query)
+                con.unregister("chunk")
+            read += raw.num_rows + part.rejected_rows
+            set_aside += part.rejected_rows
+            staged += raw.num_rows
             if progress:
-                progress(done, total)
-    return done
+                progress(done + read, total)
+        done += read
+        _refuse_mostly_rejected(source.path, read, set_aside, max_share, rejects)
+    return staged
+
+
+def _refuse_mostly_rejected(
+    path: Path, read: int, set_aside: int, max_share: float, rejects: RejectFile
+) -> None:
+    """A file with no loadable row, or more rows set aside than the policy allows, is broken
+    as a whole: the wrong file, layout or export rather than a file with gaps."""
+    if read == 0 or (set_aside < read and set_aside <= max_share * read):
+        return
+    rejects.close()
+    top = ", ".join(f"{f} {r} ({n:,})" for (f, r), n in rejects.reasons.most_common(3))
+    raise TaxgateError(
+        f"{set_aside:,} of {read:,} rows cannot be loaded (most often: {top}); more than the "
+        f"policy's [master] max_reject_share of {max_share:g} allows, so nothing was loaded",
+        f"Check that this is a filings file of the expected layout; every refused row, field "
+        f"and reason is listed in {rejects.path}.",
+        file=path,
+    )
 
 
 def _swap_in(con: duckdb.DuckDBPyConnection) -> None:
@@ -285,24 +322,40 @@ def load_filings(
     home: Path,
     progress: Progress | None = None,
     rebuilding: Progress | None = None,
+    *,
+    rejects: Path | None = None,
+    max_reject_share: float | None = None,
 ) -> LoadSummary:
     """Append the filings in `paths` (new tax years only) and rebuild the derived tables.
 
-    All or nothing: a refused year or a broken file leaves the master as it was.
-    `progress(rows_done, rows_total)` is called after each chunk, `rebuilding(step, steps)`
-    after each slice of the derived tables.
+    Rows that cannot be loaded (an empty required field, a TIN not of nine digits, ...) are
+    set aside in the reject file `rejects` (default HOME/rejects/<stem>-<time>.csv, written
+    only if a row is set aside). All or nothing otherwise: a refused year, a broken file or
+    one with more than `max_reject_share` (default: the policy's) of its rows set aside leaves
+    the master as it was. `progress(rows_done, rows_total)` is called after each chunk,
+    `rebuilding(step, steps)` after each slice of the derived tables.
     """
     started = time.perf_counter()
     if not paths:
         raise TaxgateError("no filings files given", "Name at least one file.")
+    if max_reject_share is None:
+        max_reject_share = load_policy().master.max_reject_share
     sources = [FilingsSource(Path(p)) for p in paths]
-    years: set[int] = set().union(*(s.tax_years() for s in sources))
+    reject_file = RejectFile(Path(rejects) if rejects else default_path(home, sources[0].path))
     con = connect(home)
     try:
         _refuse_loaded_years(sources, loaded_years(con))
         _drop_leftovers(con)
         try:
-            done = _stage(con, sources, progress)
+            try:
+                done = _stage(con, sources, reject_file, max_reject_share, progress)
+            finally:
+                reject_file.close()
+            if not done:
+                raise TaxgateError("the files hold no filings", "Name a file with filings.")
+            years = {
+                y for (y,) in con.execute(f"SELECT DISTINCT tax_year FROM {STAGING}").fetchall()
+            }
             source = STAGING
             if _table_exists(con, "filings_norm"):
                 source = "all_filings"
@@ -324,6 +377,9 @@ def load_filings(
             addresses=_count(con, "SELECT count(*) FROM taxpayer_addresses"),
             seconds=0.0,
             file_bytes=0,
+            rejected=reject_file.rows,
+            reasons=tuple((f, r, n) for (f, r), n in sorted(reject_file.reasons.items())),
+            rejects=reject_file.path if reject_file.written else None,
         )
         con.execute("CHECKPOINT")
     finally:

@@ -6,6 +6,12 @@ same taxpayer filing in several tax years. Training links `filings_norm` against
 same person, each leaving out the comparisons its rule fixes:
   1. same `tin`            -> m of names, dob and every address part (movers included);
   2. same given, family, dob -> m of tin and, again, the address parts.
+A master where no one filed twice (a single year, or a national file of first filers) holds
+no such pairs: a session whose blocking rule makes fewer than MIN_EM_PAIRS pairs is skipped,
+and sessions that need no repeat filer (FALLBACK_SESSIONS, e.g. same family name and ZIP) run
+for the comparisons left without m. A comparison no session could estimate gets Splink's own
+default m (DEFAULT_TOP_M on its top level). model.json records, under TRAINING_KEY, which
+sessions ran with how many pairs and which were skipped and why; the model card shows it.
 u comes from random pairs of filings (seeded). The filings show each person spelled one way,
 so the variants requesters introduce (typos, nicknames, swapped names) are never observed
 there; every level is floored at VARIANT_M_FLOOR so a variant weighs as weak evidence rather
@@ -26,6 +32,7 @@ from typing import Any
 import duckdb
 from splink import Linker, block_on
 from splink.backends.duckdb import DuckDBAPI
+from splink.internals.exceptions import EMTrainingException  # not exported by splink 5
 
 from taxgate.errors import TaxgateError
 from taxgate.home import private_home
@@ -40,6 +47,24 @@ CARD_FILE = "model_card.html"
 U_MAX_PAIRS = 2e6
 # EM sessions: each blocking rule's pairs are almost all the same person (see module doc).
 EM_SESSIONS: tuple[tuple[str, ...], ...] = (("tin",), ("given", "family", "dob"))
+# Sessions that need no repeat filer, run only when the sessions above left a comparison
+# without m, in this order, each only if it estimates one still missing. Their pairs are mostly
+# housemates and namesakes, not the same person, so they are a fallback, never mixed into a
+# master that has repeat filers. (family, zip5) estimates all but family and zip5; the later
+# ones estimate those two.
+FALLBACK_SESSIONS: tuple[tuple[str, ...], ...] = (
+    ("family", "zip5"),
+    ("given", "dob"),
+    ("house_number", "street_name"),
+)
+# Fewer pairs than this and EM's estimates are noise (Splink: "usually at least a few hundred"),
+# so the session is skipped rather than trusted.
+MIN_EM_PAIRS = 200
+# m of a comparison no session could estimate: Splink's default (0.95 on the top level, the
+# rest shared by the lower ones), so agreement counts for and disagreement against.
+DEFAULT_TOP_M = 0.95
+# The key of model.json that records how it was trained; Splink never sees it (`load_model`).
+TRAINING_KEY = "taxgate_training"
 # Lowest m of any level: about the share of requests carrying one such variant of a field
 # (the 2025 batches and the world generator put name variants at a few percent each).
 VARIANT_M_FLOOR = 0.02
@@ -70,6 +95,7 @@ class ModelInfo:
     taxpayers: int
     probability_two_random_records_match: float
     seconds: float
+    training: dict[str, Any]
 
 
 def model_path(home: Path) -> Path:
@@ -89,8 +115,22 @@ def model_sha256(home: Path) -> str:
 
 
 def load_model(home: Path) -> dict[str, Any]:
+    """The frozen Splink settings of HOME/model.json (without its training record)."""
+    return splink_settings(_read_model(home))
+
+
+def training_record(home: Path) -> dict[str, Any]:
+    """What HOME/model.json records about its training: the EM sessions run and skipped."""
+    return _read_model(home).get(TRAINING_KEY, {})
+
+
+def _read_model(home: Path) -> dict[str, Any]:
     model_sha256(home)  # the same error when it is missing
     return json.loads(model_path(home).read_text(encoding="utf-8"))
+
+
+def splink_settings(model_json: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model_json.items() if k != TRAINING_KEY}
 
 
 def _round(value: float) -> float:
@@ -105,6 +145,29 @@ def _floor_and_normalise(levels: list[dict[str, Any]], key: str, floor: float) -
         lv[key] = _round(value / total)
 
 
+def _default_m(levels: list[dict[str, Any]]) -> None:
+    """Splink's default m on a comparison no EM session estimated (see DEFAULT_TOP_M)."""
+    scored = [lv for lv in levels if not lv.get("is_null_level")]
+    if any(lv.get("m_probability") is not None for lv in scored):
+        return
+    rest = (1 - DEFAULT_TOP_M) / max(1, len(scored) - 1)
+    for index, level in enumerate(scored):
+        level["m_probability"] = DEFAULT_TOP_M if index == 0 else rest
+
+
+def unestimated(trained: dict[str, Any]) -> list[str]:
+    """Comparisons with no m on any level: no EM session estimated them."""
+    return [
+        c["output_column_name"]
+        for c in trained["comparisons"]
+        if all(
+            lv.get("m_probability") is None
+            for lv in c["comparison_levels"]
+            if not lv.get("is_null_level")
+        )
+    ]
+
+
 def freeze(trained: dict[str, Any], prior: float, u_floor: float = U_FLOOR) -> dict[str, Any]:
     """The trained dedupe settings as the link-only prediction model, floored and rounded."""
     frozen = dict(trained)
@@ -112,6 +175,7 @@ def freeze(trained: dict[str, Any], prior: float, u_floor: float = U_FLOOR) -> d
     frozen["probability_two_random_records_match"] = _round(prior)
     for comparison in frozen["comparisons"]:
         levels = comparison["comparison_levels"]
+        _default_m(levels)
         _floor_and_normalise(levels, "m_probability", VARIANT_M_FLOOR)
         _floor_and_normalise(levels, "u_probability", u_floor)
     return frozen
@@ -151,6 +215,52 @@ def register_tf_tables(linker: Linker, db_api: Any) -> None:
         linker.table_management.register_term_frequency_lookup(frame, column)
 
 
+def pair_count(con: duckdb.DuckDBPyConnection, keys: tuple[str, ...]) -> int:
+    """Pairs of filings `block_on(*keys)` makes in a dedupe (a pair once, nulls agree never)."""
+    present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+    return int(
+        con.execute(f"""
+            SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (
+                SELECT count(*) AS n FROM train_filings WHERE {present} GROUP BY {", ".join(keys)}
+            )
+        """).fetchone()[0]
+    )
+
+
+def _too_few(keys: tuple[str, ...], pairs: int) -> str:
+    if keys == ("tin",) and pairs == 0:
+        return "the master has no repeat filers (no two filings share a TIN): TIN session skipped"
+    return f"fewer pairs than the {MIN_EM_PAIRS:,} EM needs: session skipped"
+
+
+def run_em_sessions(linker: Linker, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The EM sessions, the fallbacks where needed (module doc); one record per session."""
+    missing = set(model.COMPARISONS)
+    record: list[dict[str, Any]] = []
+    for kind, sessions in (("repeat filers", EM_SESSIONS), ("fallback", FALLBACK_SESSIONS)):
+        for keys in sessions:
+            entry: dict[str, Any] = {"blocking": " AND ".join(keys), "kind": kind}
+            estimates = [c for c in model.COMPARISONS if c not in keys]
+            record.append(entry)
+            if kind == "fallback" and not missing.difference(keys):
+                entry["skipped"] = "not needed: no comparison it estimates lacks m"
+                continue
+            entry["pairs"] = pair_count(con, keys)
+            if entry["pairs"] < MIN_EM_PAIRS:
+                entry["skipped"] = _too_few(keys, entry["pairs"])
+                continue
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*keys), estimate_without_term_frequencies=True
+                )
+            except EMTrainingException as exc:
+                entry["skipped"] = f"Splink refused it: {str(exc).splitlines()[0]}"
+                continue
+            entry["estimated"] = estimates
+            missing.difference_update(estimates)
+    return record
+
+
 def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelInfo:
     """Train on HOME/master.duckdb and write HOME/model.json and the HTML model card.
 
@@ -172,16 +282,20 @@ def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelIn
         linker = Linker(frame, creator, log_level=logging.ERROR)
         register_tf_tables(linker, db_api)
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-        for keys in EM_SESSIONS:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*keys), estimate_without_term_frequencies=True
-            )
+        sessions = run_em_sessions(linker, con)
         trained = linker.misc.save_model_to_json()
+        training = {
+            "em_sessions": sessions,
+            "min_em_pairs": MIN_EM_PAIRS,
+            "default_m": unestimated(trained),
+        }
+        for entry in sessions:
+            logger.info("EM session %s: %s", entry["blocking"], entry.get("skipped", "ran"))
         frozen = freeze(trained, PRIOR_FILED / taxpayers, 1 / u_max_pairs)
-        text = json.dumps(frozen, indent=2) + "\n"
+        text = json.dumps({**frozen, TRAINING_KEY: training}, indent=2) + "\n"
         path = model_path(home)
         path.write_text(text, encoding="utf-8")
-        card = write_card(frozen, home / CARD_FILE)
+        card = write_card(frozen, home / CARD_FILE, training, text)
     finally:
         con.close()
     return ModelInfo(
@@ -193,4 +307,5 @@ def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelIn
         taxpayers=taxpayers,
         probability_two_random_records_match=frozen["probability_two_random_records_match"],
         seconds=time.perf_counter() - started,
+        training=training,
     )

@@ -95,6 +95,12 @@ class LedgerRules(_Section):
     unsigned_grace_minutes: int = Field(gt=0)
 
 
+class MasterRules(_Section):
+    """How much of a filings file may be set aside before the file is refused as a whole."""
+
+    max_reject_share: float = Field(default=0.5, ge=0, le=1)
+
+
 class Policy(_Section):
     """The whole policy file; `sha256` is of the file's bytes, `version` is its declared name."""
 
@@ -111,6 +117,7 @@ class Policy(_Section):
     decision: DecisionRules
     retention: RetentionRules
     ledger: LedgerRules
+    master: MasterRules = MasterRules()
 
     _sha256: str = PrivateAttr("")
     _path: str = PrivateAttr("")
