@@ -86,8 +86,18 @@ def _plain(table: pa.Table, con: duckdb.DuckDBPyConnection, name: str, ids: str)
     con.execute(f"CREATE TABLE {name} AS SELECT {ids} AS unique_id, {fields} FROM {name}_in")
 
 
-def baseline_b(subjects: pa.Table, filings: pa.Table, confirm_threshold: float, seed: int):
-    """Outcomes (row, subject_id, outcome, tin) of a plain Splink link with default comparisons."""
+def baseline_b(
+    subjects: pa.Table,
+    filings: pa.Table,
+    confirm_threshold: float,
+    seed: int,
+    prior_keys: tuple[str, ...] = ("tin", "family_name"),
+):
+    """Outcomes (row, subject_id, outcome, tin) of a plain Splink link with default comparisons.
+
+    `prior_keys`: the fields whose exact agreement estimates the prior; requests that never
+    carry a TIN (FEBRL as bench/febrl.py converts it) need another rule, or no pair is found.
+    """
     con = duckdb.connect()
     raw = subjects.append_column("row", pa.array(range(1, subjects.num_rows + 1), pa.int64()))
     _plain(raw, con, "subjects_plain", "row")
@@ -114,7 +124,7 @@ def baseline_b(subjects: pa.Table, filings: pa.Table, confirm_threshold: float, 
     left, right = db_api.register("subjects_plain"), db_api.register("filings_plain")
     linker = Linker([left, right], settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("tin", "family_name")], recall=BASELINE_B_PRIOR_RECALL
+        [block_on(*prior_keys)], recall=BASELINE_B_PRIOR_RECALL
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=BASELINE_B_U_PAIRS, seed=seed)
     for keys in (("family_name", "zip"), ("given_name", "date_of_birth")):
