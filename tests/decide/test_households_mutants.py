@@ -53,8 +53,10 @@ def test_the_same_house_and_street_in_another_zip_is_no_housemate(policy) -> Non
 GIVEN_SHARES_A_TOKEN, GIVEN_CLOSE, ELSE = 3, 5, 0  # gamma levels of the shipped model
 
 
-def test_a_given_name_sharing_a_token_is_just_close_enough_to_tell_apart(policy) -> None:
-    """The close level is inclusive: a best pair exactly at it is told from a stranger."""
+def test_a_given_name_sharing_only_a_middle_token_neither_corroborates_nor_tells_apart(
+    policy,
+) -> None:
+    """'Quang Van Nguyen' is not 'Hung Van Nguyen': a middle name in common is not the name."""
     subject = person(given="LUISA ANA", dob=None)
     best = person(given="ANA")
     other = person(given="EMILY", dob=None)
@@ -62,7 +64,12 @@ def test_a_given_name_sharing_a_token_is_just_close_enough_to_tell_apart(policy)
         pair(subject, best, weight=STRONG, tin=A, given=GIVEN_SHARES_A_TOKEN),
         pair(subject, other, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, given=ELSE),
     ]
-    assert decide(table(pairs), [1], policy, MODEL_SHA).to_pylist()[0]["outcome"] == "CONFIRMED"
+    decided = decide(table(pairs), [1], policy, MODEL_SHA).to_pylist()[0]
+    assert decided["outcome"] == "NOT_CONFIRMED"
+    assert set(decided["reasons"].split(";")) == {
+        "NAME_NOT_CORROBORATED",
+        "RELATIVE_NOT_DISTINGUISHED",
+    }
 
 
 def test_a_housemate_whose_given_name_is_closer_outweighs_the_date_of_birth(policy) -> None:

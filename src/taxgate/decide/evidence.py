@@ -56,9 +56,9 @@ def address_corroborated(table: pa.Table, rules: DecisionRules, written: Written
 
 
 def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
-    """Two of house number, street and place (ZIP or city) agree and the third is close: an
-    address a disclosure officer could recognise (a digit typed wrong, a street misspelt
-    beyond the tolerance, a ZIP and a city both mistyped)."""
+    """Two of house number, street and place (ZIP or city) agree, or one does and the other two
+    are close: an address a disclosure officer could recognise (a digit typed wrong, a street
+    garbled, a ZIP and a city both mistyped)."""
     house = level(table, "house_number") == HOUSE_NUMBER_EXACT
     street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
     place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
@@ -73,7 +73,8 @@ def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) 
     street_close = street | (level(table, "street_name") >= STREET_NAME_FUZZY)
     place_close = place | near("zip5") | near("city")
     agree = house.astype(int) + street.astype(int) + place.astype(int)
-    return (agree >= 2) & house_close & street_close & place_close
+    close = house_close.astype(int) + street_close.astype(int) + place_close.astype(int)
+    return (agree >= 2) | ((agree >= 1) & (close == 3))
 
 
 def tin_exact(table: pa.Table) -> np.ndarray:
@@ -125,12 +126,26 @@ def given_compatible(table: pa.Table, pairs: np.ndarray) -> np.ndarray:
     return given_agrees(table, pairs) | written | canonical | own_within
 
 
+def house_number_near(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
+    """The street and ZIP or city corroborate and the house number is within the policy's
+    `house_number_max_edits` ("20" for "22"): the same address if, and only if, who it is
+    is not in doubt (the rules ask for the name and a second identifier)."""
+    street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
+    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
+    other = level(table, "house_number") != HOUSE_NUMBER_EXACT
+    left = table.column("house_number_l").combine_chunks()
+    right = table.column("house_number_r").combine_chunks()
+    near = within_edits(left, right, rules.house_number_max_edits, 1, street & place & other)
+    return near
+
+
 @dataclass(frozen=True)
 class PairEvidence:
     """Vectorised flags, one entry per candidate pair."""
 
     corroborated: np.ndarray
     reviewable: np.ndarray
+    house_near: np.ndarray
     written: Written
     tin_exact: np.ndarray
     dob_agrees: np.ndarray
@@ -143,6 +158,7 @@ class PairEvidence:
         return cls(
             corroborated=address_corroborated(table, rules, written),
             reviewable=address_reviewable(table, rules, written),
+            house_near=house_number_near(table, rules, written),
             written=written,
             tin_exact=tin_exact(table),
             dob_agrees=equal(table.column("dob_l"), table.column("dob_r")),

@@ -129,8 +129,9 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
 
 def _names(
     table: pa.Table, evidence: PairEvidence, pair: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each subject's deciding pair: (name corroborated, reviewable, birth date contradicts).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each subject's deciding pair: (name corroborated, reviewable, identified beyond
+    doubt, birth date contradicts).
 
     Corroborated: given and family names the same as written (typos, spacing, nicknames and
     order aside) and no birth date that says otherwise; or a name only partly the same (an
@@ -138,7 +139,8 @@ def _names(
     date, or the TIN the requester gave). Reviewable, for a person to settle: one name replaced
     (a married name, a name used on one return only) with such an identifier, a partial name
     without one, or a birth date in the same year only. A birth date that contradicts the
-    filing's is evidence against that no other field outweighs.
+    filing's is evidence against that no other field outweighs. Identified beyond doubt: both
+    names the same as written and the birth date or the TIN exact.
     """
     written = evidence.written
     g, f, d = written.given[pair], written.family[pair], written.dob[pair]
@@ -156,7 +158,8 @@ def _names(
         | (given_close & family_close & (d == missing))
         | (given_close & family_close & (d == partial))
     )
-    return named & ~contradicts, reviewable & ~contradicts, contradicts
+    strong = (g == agrees) & (f == agrees) & identified
+    return named & ~contradicts, reviewable & ~contradicts, strong & ~contradicts, contradicts
 
 
 def _judge(
@@ -175,11 +178,13 @@ def _judge(
     runner_weight = np.where(has_runner, taxpayers.weight[np.maximum(taxpayers.runner, 0)], 0.0)
     gap = np.where(has_runner, weight - runner_weight, np.inf)
 
-    corroborated = taxpayers.corroborated[top]
+    named, name_reviewable, identified, dob_contradicts = _names(table, evidence, pair)
+    # A house number within the tolerance is the same address only for a subject identified
+    # beyond doubt; the household guard below still applies.
+    corroborated = taxpayers.corroborated[top] | (evidence.house_near[pair] & identified)
     near = evidence.reviewable[pair]
     unambiguous = gap > rules.ambiguity_margin
     distinguished = house.subjects_ok(taxpayers)
-    named, name_reviewable, dob_contradicts = _names(table, evidence, pair)
     not_top = np.ones(taxpayers.count, dtype=bool)
     not_top[top] = False
     conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))

@@ -20,12 +20,16 @@ from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import cpdist
 
 from taxgate.decide.contract import DOB_ONE_EDIT_OR_SWAPPED, DOB_SAME_YEAR, NULL_LEVEL
-from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
-from taxgate.normalize.address import DIRECTIONS
+from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
+from taxgate.normalize.address import DIRECTIONS, STREET_TYPE_ABBREVIATIONS, STREET_TYPES
 from taxgate.normalize.nicknames import related
 from taxgate.policy.model import DecisionRules
 
 _DIRECTIONS = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
+# USPS street type -> every spelling Publication 28 lists for it ("PL" -> PL, PLACE).
+_SPELLINGS: dict[str, tuple[str, ...]] = {}
+for _spelling, _kind in STREET_TYPE_ABBREVIATIONS.items():
+    _SPELLINGS[_kind] = (*_SPELLINGS.get(_kind, (_kind,)), _spelling)
 _LEADING_DIRECTION = rf"^(?:{_DIRECTIONS}) "
 _TRAILING_DIRECTION = rf" (?:{_DIRECTIONS})$"
 
@@ -59,7 +63,7 @@ def within_edits(
     at most `max_edits` Damerau-Levenshtein edits apart."""
     result = np.zeros(len(left), dtype=bool)
     shortest = pc.min_element_wise(pc.utf8_length(left), pc.utf8_length(right))
-    candidate = where & _bools(pc.greater_equal(shortest, min_length))
+    candidate = where & _present(left, right) & _bools(pc.greater_equal(shortest, min_length))
     at = np.flatnonzero(candidate)
     if at.size:
         index = pa.array(at, pa.int64())
@@ -79,7 +83,8 @@ def shortened(left: pa.Array, right: pa.Array, min_length: int, where: np.ndarra
     ("ALEX" for "ALEXANDRA", "NIC" for "NICOLAS")."""
     result = np.zeros(len(left), dtype=bool)
     first_l = pc.utf8_slice_codeunits(left, 0, 1)
-    candidate = where & _bools(pc.equal(first_l, pc.utf8_slice_codeunits(right, 0, 1)))
+    candidate = where & _present(left, right)
+    candidate &= _bools(pc.equal(first_l, pc.utf8_slice_codeunits(right, 0, 1)))
     at = np.flatnonzero(candidate)
     if at.size:
         index = pa.array(at, pa.int64())
@@ -95,7 +100,7 @@ def nicknamed(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
     """Where `where` holds: one token is a reading of the other (`normalize.nicknames`), judged
     once per distinct pair of tokens."""
     result = np.zeros(len(left), dtype=bool)
-    at = np.flatnonzero(where)
+    at = np.flatnonzero(where & _present(left, right))
     if at.size:
         index = pa.array(at, pa.int64())
         pairs = list(zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True))
@@ -108,18 +113,80 @@ def _present(left: pa.Array, right: pa.Array) -> np.ndarray:
     return ~_bools(pc.or_(pc.is_null(left), pc.is_null(right)))
 
 
+def _without_directionals(street: pa.Array | pa.ChunkedArray) -> pa.Array:
+    text = pc.replace_substring_regex(_strings(street), _LEADING_DIRECTION, "")
+    return pc.replace_substring_regex(text, _TRAILING_DIRECTION, "")
+
+
 def street_core(street: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The standardised street without a leading or trailing directional and without spaces:
     "N BENJAMI N WAY" and "BENJAMIN WAY" differ by one edit, "MAIN AVE" and "MAIN ST" by more."""
-    text = pc.replace_substring_regex(_strings(street), _LEADING_DIRECTION, "")
-    text = pc.replace_substring_regex(text, _TRAILING_DIRECTION, "")
-    return pc.replace_substring(text, " ", "")
+    return pc.replace_substring(_without_directionals(street), " ", "")
+
+
+def _directionals(street: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The leading and the trailing directional of each street ("" where there is none)."""
+    parts = pc.extract_regex(
+        pc.fill_null(_strings(street), ""),
+        rf"^(?P<lead>(?:{_DIRECTIONS}) )?.*?(?P<trail> (?:{_DIRECTIONS}))?$",
+    )
+    return pc.struct_field(parts, "lead"), pc.struct_field(parts, "trail")
+
+
+def _compatible(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """Equal, or one of them empty: a directional dropped, never changed."""
+    return _bools(pc.or_(pc.equal(left, right), pc.or_(pc.equal(left, ""), pc.equal(right, ""))))
+
+
+def _typed(core_words: str) -> tuple[str, str | None]:
+    """A street without directionals, as (spaceless name, its USPS type or None)."""
+    words = core_words.split()
+    if len(words) > 1 and words[-1] in STREET_TYPES:
+        return "".join(words[:-1]), words[-1]
+    return "".join(words), None
+
+
+def _mistyped(typed: str, untyped: str, min_length: int, max_edits: int) -> bool:
+    """`untyped` is the typed street's name followed by its type misspelt or joined to it:
+    "LEA PLCE", "HIBISCUS RESCENT", "GLOVERASTREET" for "LEA PL", "HIBISCUS CRES",
+    "GLOVER ST". Another type ("MAIN AVE" for "MAIN ST") is never a misspelling."""
+    body, kind = _typed(typed)
+    rest_body, rest_kind = _typed(untyped)
+    if kind is None or rest_kind is not None or len(body) < min_length:
+        return False
+    if not rest_body.startswith(body):
+        return False
+    rest = rest_body[len(body) :]
+    return any(
+        DamerauLevenshtein.distance(rest, spelling, score_cutoff=max_edits) <= max_edits
+        for spelling in _SPELLINGS.get(kind, (kind,))
+    )
+
+
+def _types_mistyped(
+    left: pa.Array, right: pa.Array, min_length: int, max_edits: int, where: np.ndarray
+) -> np.ndarray:
+    result = np.zeros(len(left), dtype=bool)
+    at = np.flatnonzero(where & _present(left, right))
+    if at.size:
+        index = pa.array(at, pa.int64())
+        pairs = zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True)
+        result[at] = [
+            _mistyped(a, b, min_length, max_edits) or _mistyped(b, a, min_length, max_edits)
+            for a, b in pairs
+        ]
+    return result
 
 
 def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.ndarray:
-    """The same street written differently (or identically), per the policy's tolerance."""
+    """The same street written differently (or identically), per the policy's tolerance. A
+    directional may be added or dropped, not changed: "S MAIN ST" is another street than
+    "N MAIN ST". A street type may be misspelt or joined to the name ("JUKES STCREET",
+    "TRISTANIASTREET"), never replaced by another type: "MAIN AVE" is not "MAIN ST"."""
     core_l, core_r = street_core(left), street_core(right)
+    (lead_l, trail_l), (lead_r, trail_r) = _directionals(left), _directionals(right)
     same = _bools(pc.equal(core_l, core_r))
+    same &= _compatible(lead_l, lead_r) & _compatible(trail_l, trail_r)
     near = within_edits(
         core_l,
         core_r,
@@ -127,7 +194,11 @@ def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.
         rules.street_min_length,
         ~same & _present(left, right),
     )
-    return same | near
+    words_l, words_r = _without_directionals(left), _without_directionals(right)
+    mistyped = _types_mistyped(
+        words_l, words_r, rules.street_type_min_name, rules.street_max_edits, ~same & ~near
+    )
+    return same | near | mistyped
 
 
 def _first_token(values: pa.Array) -> pa.Array:
@@ -184,7 +255,9 @@ def family_agreement(
 ) -> np.ndarray:
     """Per pair: the family names as an `Agreement`. WRITTEN: equal, one surname dropped or
     moved, joined or split by a space, within the policy's name edits, or the whole name sent
-    in another order. PARTIAL: a short surname within the edits ("LFIU", "LIU")."""
+    in another order. PARTIAL: a short surname within the edits ("LFIU", "LIU"), one surname
+    of two in common ("RODRIGUEZ LOPEZ", "RODRIGUEZ VELASQUEZ"), or the whole name's words
+    within the other's in another order."""
     n = len(family_l)
     present = _present(family_l, family_r)
     same = _bools(pc.equal(_spaceless(family_l), _spaceless(family_r)))
@@ -196,6 +269,11 @@ def family_agreement(
         joined_l, joined_r, rules.name_max_edits, rules.name_min_length, present & ~written
     )
     partial = within_edits(joined_l, joined_r, rules.name_max_edits, 1, present & ~written)
+    partial |= overlap(Tokens.of(family_l), Tokens.of(family_r), n) & present
+    partial |= (
+        contained_either_way(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n)
+        & present
+    )
     return _classify(present, written, partial)
 
 

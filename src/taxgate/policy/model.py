@@ -76,6 +76,8 @@ class DecisionRules(_Section):
     relatives_level: Literal["exact", "close"]
     street_max_edits: int = Field(ge=0)
     street_min_length: int = Field(ge=1)
+    street_type_min_name: int = Field(ge=1)
+    house_number_max_edits: int = Field(ge=0)
     name_max_edits: int = Field(ge=0)
     name_min_length: int = Field(ge=1)
     review_max_edits: int = Field(ge=0)

@@ -1,0 +1,149 @@
+"""Who versus how it is written, at the decision: the wrongful confirmations and the misses
+issue 10 reported, each as a rule, and the REVIEW band that catches what a person could settle."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.decide.pairs import person
+from tests.decide.test_rules import STRONG, A, B, only, pair, reasons
+
+CARTER = person(given="MICHAEL", family="CARTER", dob=date(1980, 12, 22))
+
+
+def test_a_contradicting_birth_date_is_never_outweighed(policy) -> None:
+    """'Michael Robert Carter 1980-12-22' was confirmed as Michelle Carter born 2005."""
+    michelle = person(given="MICHELLE", family="CARTER", dob=date(2005, 3, 14))
+    decision = only([pair(CARTER, michelle, weight=STRONG + 20, tin=A, given=5)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "DOB_CONTRADICTS" in reasons(decision)
+    # Even the same given name does not outweigh another birthday.
+    namesake = person(given="MICHAEL", family="CARTER", dob=date(1961, 1, 2))
+    decision = only([pair(CARTER, namesake, weight=STRONG + 20, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "DOB_CONTRADICTS" in reasons(decision)
+
+
+def test_a_birth_date_one_edit_off_is_how_it_was_written(policy) -> None:
+    record = person(given="MICHAEL", family="CARTER", dob=date(1980, 12, 23))
+    decision = only([pair(CARTER, record, weight=STRONG, tin=A, dob=2)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
+def test_a_near_spelling_of_another_name_is_another_person(policy) -> None:
+    subject = person(given="MICHAEL", family="CARTER", dob=None)
+    michelle = person(given="MICHELLE", family="CARTER")
+    decision = only([pair(subject, michelle, weight=STRONG, tin=A, given=5)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+
+
+def test_a_middle_name_in_common_is_not_the_name(policy) -> None:
+    """'Quang Van Nguyen' was confirmed as 'Hung Van Nguyen'."""
+    subject = person(given="QUANG VAN", family="NGUYEN", dob=None)
+    hung = person(given="HUNG VAN", family="NGUYEN")
+    decision = only([pair(subject, hung, weight=STRONG, tin=A, given=3)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+
+
+def test_typos_in_both_names_with_the_address_the_same_confirm(policy) -> None:
+    subject = person(given="JOES", family="GRACIA LOPEZ", dob=None)
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, given=5, family=5)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
+def test_a_replaced_given_name_with_the_birth_date_exact_goes_to_review(policy) -> None:
+    subject = person(given="PEDRO")  # same family, birth date and address as José
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, given=0)], policy)
+    assert decision["outcome"] == "REVIEW"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+    # Without the birth date nothing says who: not even a person could tell.
+    decision = only([pair(person(given="PEDRO", dob=None), person(), weight=STRONG, tin=A,
+                          given=0)], policy)  # fmt: skip
+    assert decision["outcome"] == "NOT_CONFIRMED"
+
+
+def test_an_initial_confirms_only_with_a_second_identifier(policy) -> None:
+    with_dob = person(given="J")
+    assert (
+        only([pair(with_dob, person(), weight=STRONG, tin=A, given=0)], policy)["outcome"]
+        == "CONFIRMED"
+    )
+    without = person(given="J", dob=None)
+    decision = only([pair(without, person(), weight=STRONG, tin=A, given=0)], policy)
+    assert decision["outcome"] == "REVIEW"
+
+
+@pytest.mark.parametrize(
+    ("street", "outcome"),
+    [
+        ("MAIN ST", "CONFIRMED"),  # the directional dropped
+        ("N MAIN ST S", "CONFIRMED"),  # a directional added
+        ("N MIAN ST", "REVIEW"),  # a typo in a name too short to tolerate one
+        ("S MAIN ST", "REVIEW"),  # another directional: another street, or a slip
+        ("N MAIN AVE", "REVIEW"),
+    ],
+)
+def test_a_dropped_directional_corroborates_and_a_changed_one_does_not(
+    policy, street, outcome
+) -> None:
+    subject = person(street_name=street)
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, street_name=0)], policy)
+    assert decision["outcome"] == outcome
+
+
+def test_a_stray_space_or_a_typo_in_a_long_street_name_corroborates(policy) -> None:
+    home = person(street_name="N BENJAMIN WAY")
+    for written in ("BENJAMI N WAY", "N BENJAMNI WAY", "BENJAMIN WY"):
+        subject = person(street_name=written)
+        decision = only([pair(subject, home, weight=STRONG, tin=A, street_name=0)], policy)
+        assert decision["outcome"] == "CONFIRMED", written
+
+
+def test_a_zip_typo_corroborates_through_the_city(policy) -> None:
+    subject = person(zip5="78710")
+    assert only([pair(subject, person(), weight=STRONG, tin=A)], policy)["outcome"] == "CONFIRMED"
+
+
+def test_a_house_number_typo_corroborates_only_for_a_subject_identified_beyond_doubt(
+    policy,
+) -> None:
+    identified = person(house_number="132")  # the name and the birth date agree
+    decision = only([pair(identified, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+    named_only = person(house_number="132", dob=None)
+    decision = only([pair(named_only, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "REVIEW"
+    assert reasons(decision) == {"ADDRESS_NOT_CORROBORATED"}
+    two_digits = person(house_number="312")
+    decision = only([pair(two_digits, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "REVIEW"
+
+
+def test_another_address_altogether_is_not_reviewed(policy) -> None:
+    subject = person(house_number="9", street_name="ELM ST", zip5="10001", city="NEW YORK")
+    decision = only([pair(subject, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+
+
+def test_a_twin_within_the_margin_with_another_given_name_goes_to_review(policy) -> None:
+    subject = person(given="JOSE")
+    pairs = [
+        pair(subject, person(given="JOSE", dob=None), weight=STRONG, tin=A),
+        pair(subject, person(given="JUAN"), weight=STRONG - 1, tin=B, address_id=2, given=0),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "REVIEW"
+    assert "AMBIGUOUS_RUNNER_UP" in reasons(decision)
+
+
+def test_a_namesake_within_the_margin_is_not_for_review(policy) -> None:
+    subject = person(given="JOSE", dob=None)
+    pairs = [
+        pair(subject, person(), weight=STRONG, tin=A),
+        pair(subject, person(dob=date(1990, 1, 1)), weight=STRONG - 1, tin=B, address_id=2),
+    ]
+    assert only(pairs, policy)["outcome"] == "NOT_CONFIRMED"
