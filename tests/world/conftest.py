@@ -50,6 +50,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture(scope="session")
+def clean_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The same world without keying errors: what the noise is measured against, and where the
+    truth's reasoning can be checked on the literal strings."""
+    return make_world(tmp_path_factory.mktemp("clean"), noise="none")
+
+
+@pytest.fixture(scope="session")
 def big_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """More subjects, so every case has enough rows to measure shares."""
     return make_world(

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from tests.world.conftest import make_world
 
-FILES = ("filings.parquet", "batch/subjects.csv", "batch/manifest.json", "truth.csv")
+FILES = (
+    "filings.parquet", "batch/subjects.csv", "batch/manifest.json", "truth.csv", "world.json",
+)  # fmt: skip
 
 
 def _bytes(root: Path) -> dict[str, bytes]:

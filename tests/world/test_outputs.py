@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -55,6 +56,25 @@ def test_cli_dates_the_batch_today_when_asked(tmp_path: Path) -> None:
 def test_cli_refuses_more_subjects_than_people(tmp_path: Path) -> None:
     args = ["world", "--people", "100", "--subjects", "200", "--present-fraction", "0.3",
             "--seed", "4", "--out", str(tmp_path / "w")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert not (tmp_path / "w" / "filings.parquet").exists()
+
+
+def test_cli_noise_none_writes_a_clean_world_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "w"
+    args = ["world", "--people", "500", "--subjects", "50", "--present-fraction", "0.3",
+            "--seed", "4", "--out", str(out), "--noise", "none"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "noise none: 0 returns and 0 requests" in " ".join(result.output.split())
+    params = json.loads((out / "world.json").read_text())
+    assert params["config"]["noise"] == "none" and params["noise"]["filing_share"] == 0
+
+
+def test_cli_refuses_an_unknown_noise_level(tmp_path: Path) -> None:
+    args = ["world", "--people", "100", "--subjects", "10", "--present-fraction", "0.3",
+            "--seed", "4", "--out", str(tmp_path / "w"), "--noise", "loud"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0
     assert not (tmp_path / "w" / "filings.parquet").exists()

@@ -1,4 +1,7 @@
-"""The ground truth is honest: what it calls CONFIRMED is corroborated by the filings."""
+"""The ground truth is honest: what it calls CONFIRMED is corroborated by the filings.
+
+The checks read the literal strings, so they run on the world without keying errors; the truth
+of the noisy world is byte for byte the same (tests/world/test_noise.py)."""
 
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ def street_key(street: str | None, zip_: str | None) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def filed(world) -> dict[str, list[dict]]:
+def filed(clean_world) -> dict[str, list[dict]]:
     by_tin: dict[str, list[dict]] = defaultdict(list)
-    for row in world.filings.to_pylist():
+    for row in clean_world.filings.to_pylist():
         by_tin[row["tin"]].append(row)
     return by_tin
 
@@ -32,8 +35,8 @@ def _name(row: dict) -> tuple[str, str]:
     return normalize_name(row["given_name"]), normalize_name(row["family_name"])
 
 
-def test_truth_tins_of_filers_are_in_the_filings(world, filed) -> None:
-    present = [t for t in world.truth if t["tin"]]
+def test_truth_tins_of_filers_are_in_the_filings(clean_world, filed) -> None:
+    present = [t for t in clean_world.truth if t["tin"]]
     assert present
     assert all(t["tin"] in filed for t in present)
 
@@ -59,8 +62,10 @@ def _judge(s: dict, tin: str, filed, namesakes) -> tuple[bool, bool, bool]:
     return corroborated, bool(others), dob_ok
 
 
-def test_confirmed_is_corroborated_and_unambiguous(world, filed, namesakes) -> None:
-    confirmed = [(s, t) for s, t in world.rows() if t["expected_outcome"] == Outcome.CONFIRMED]
+def test_confirmed_is_corroborated_and_unambiguous(clean_world, filed, namesakes) -> None:
+    confirmed = [
+        (s, t) for s, t in clean_world.rows() if t["expected_outcome"] == Outcome.CONFIRMED
+    ]
     assert confirmed
     for s, t in confirmed:
         corroborated, ambiguous, dob_ok = _judge(s, t["tin"], filed, namesakes)
@@ -68,10 +73,12 @@ def test_confirmed_is_corroborated_and_unambiguous(world, filed, namesakes) -> N
         assert not ambiguous or dob_ok, (t["case"], s)
 
 
-def test_not_confirmed_filers_are_never_filed_or_ambiguous(world, filed, namesakes) -> None:
+def test_not_confirmed_filers_are_never_filed_or_ambiguous(clean_world, filed, namesakes) -> None:
     """A valid request about a filer is NOT_CONFIRMED only for a reason the filings show."""
     rows = [
-        (s, t) for s, t in world.rows() if t["tin"] and t["expected_outcome"] == "NOT_CONFIRMED"
+        (s, t)
+        for s, t in clean_world.rows()
+        if t["tin"] and t["expected_outcome"] == "NOT_CONFIRMED"
     ]
     assert rows
     for s, t in rows:
@@ -79,16 +86,16 @@ def test_not_confirmed_filers_are_never_filed_or_ambiguous(world, filed, namesak
         assert not corroborated or (ambiguous and not dob_ok), (t["case"], s)
 
 
-def test_tin_of_someone_else_belongs_to_another_filer(world, filed) -> None:
-    rows = [s for s, t in world.rows() if t["case"] == "tin_of_someone_else"]
+def test_tin_of_someone_else_belongs_to_another_filer(clean_world, filed) -> None:
+    rows = [s for s, t in clean_world.rows() if t["case"] == "tin_of_someone_else"]
     assert rows
     for s in rows:
         assert s["tin"] in filed
         assert _name(s) not in {_name(f) for f in filed[s["tin"]]}
 
 
-def test_never_filed_address_is_not_one_the_filer_used(world, filed) -> None:
-    rows = [(s, t) for s, t in world.rows() if t["case"] == "tin_right_address_never_filed"]
+def test_never_filed_address_is_not_one_the_filer_used(clean_world, filed) -> None:
+    rows = [(s, t) for s, t in clean_world.rows() if t["case"] == "tin_right_address_never_filed"]
     assert rows
     for s, t in rows:
         assert s["tin"] == t["tin"]
@@ -97,8 +104,8 @@ def test_never_filed_address_is_not_one_the_filer_used(world, filed) -> None:
         }
 
 
-def test_stale_address_is_real_but_not_the_last_known(world, filed) -> None:
-    rows = [(s, t) for s, t in world.rows() if t["case"] == "stale_address"]
+def test_stale_address_is_real_but_not_the_last_known(clean_world, filed) -> None:
+    rows = [(s, t) for s, t in clean_world.rows() if t["case"] == "stale_address"]
     assert rows
     for s, t in rows:
         history = sorted(filed[t["tin"]], key=lambda f: f["filed_on"])
@@ -108,7 +115,7 @@ def test_stale_address_is_real_but_not_the_last_known(world, filed) -> None:
         assert mine in {street_key(f["street"], f["zip"]) for f in history}
 
 
-def test_traps_have_their_nominal_outcome(world) -> None:
+def test_traps_have_their_nominal_outcome(clean_world) -> None:
     nominal = {
         "household_twin": Outcome.CONFIRMED,
         "relative_same_name_with_dob": Outcome.CONFIRMED,
@@ -120,7 +127,7 @@ def test_traps_have_their_nominal_outcome(world) -> None:
         "absent_namesake": Outcome.NOT_CONFIRMED,
     }
     got = defaultdict(list)
-    for t in world.truth:
+    for t in clean_world.truth:
         if t["case"] in nominal:
             got[t["case"]].append(t["expected_outcome"] == nominal[t["case"]])
     assert set(got) == set(nominal)
@@ -128,8 +135,8 @@ def test_traps_have_their_nominal_outcome(world) -> None:
         assert sum(ok) / len(ok) >= 0.8, case
 
 
-def test_relatives_and_namesakes_really_share_name_and_zip(world, filed, namesakes) -> None:
-    rows = [(s, t) for s, t in world.rows()
+def test_relatives_and_namesakes_really_share_name_and_zip(clean_world, filed, namesakes) -> None:
+    rows = [(s, t) for s, t in clean_world.rows()
             if t["case"].startswith(("relative_same_name", "namesake_same_zip"))]  # fmt: skip
     assert rows
     for s, t in rows:
@@ -140,13 +147,13 @@ def test_relatives_and_namesakes_really_share_name_and_zip(world, filed, namesak
             assert not s["date_of_birth"] and not s["tin"]
 
 
-def test_twins_share_birth_date_family_and_address(world, filed) -> None:
-    rows = [(s, t) for s, t in world.rows() if t["case"] == "household_twin"]
+def test_twins_share_birth_date_family_and_address(clean_world, filed) -> None:
+    rows = [(s, t) for s, t in clean_world.rows() if t["case"] == "household_twin"]
     assert rows
     for _, t in rows:
         me = filed[t["tin"]][-1]
         twins = [
-            other for other in world.filings.to_pylist()
+            other for other in clean_world.filings.to_pylist()
             if other["tin"] != t["tin"] and other["street"] == me["street"]
             and other["zip"][:5] == me["zip"][:5]
             and other["family_name"] == me["family_name"]
@@ -154,8 +161,8 @@ def test_twins_share_birth_date_family_and_address(world, filed) -> None:
         assert twins and {o["given_name"] for o in twins} - {me["given_name"]}
 
 
-def test_absent_people_are_not_in_the_filings(world, filed) -> None:
-    for s, t in world.rows():
+def test_absent_people_are_not_in_the_filings(clean_world, filed) -> None:
+    for s, t in clean_world.rows():
         if t["case"] in ("absent", "absent_namesake"):
             assert not t["tin"]
             assert not s["tin"] or s["tin"] not in filed

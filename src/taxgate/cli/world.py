@@ -69,6 +69,12 @@ def world(
     chunk_size: int = typer.Option(
         DEFAULT_CHUNK_SIZE, "--chunk-size", help="People per chunk (Parquet row group)."
     ),
+    noise: str = typer.Option(
+        "default",
+        "--noise",
+        help="Keying errors (typos, spaces, ZIP slips, initials, other given names) in a share "
+        "of filings and valid requests: 'default', or 'none' for the clean world of before.",
+    ),
 ) -> None:
     """Generate filings, a signed request batch about some people, keys and the ground truth.
 
@@ -93,6 +99,7 @@ def world(
             batch_date=day,
             tax_years=parse_tax_years(tax_years),
             chunk_size=chunk_size,
+            noise=noise,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -107,6 +114,11 @@ def world(
         f"batch -> {summary.paths.manifest} (signed by {summary.requesting_key_id})",
         f"truth -> {summary.paths.truth}; keys -> {summary.paths.keys}",
     ]
+    n = summary.noise
+    lines.append(
+        f"noise {n['level']}: {n['noised_filings']:,} returns and {n['noised_requests']:,} "
+        f"requests carry keying errors -> {summary.paths.parameters}"
+    )
     if summary.fallbacks:
         lines.append(f"{summary.fallbacks} trait cases fell back to plain ones")
     for line in lines:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +22,7 @@ from taxgate.formats.manifest import RequestManifest, Signer
 from taxgate.formats.signing import sign_manifest
 from taxgate.formats.tables import arrow_schema, write_table
 from taxgate.world.names import build_pools
+from taxgate.world.noise import NameIndex, NoiseLevel, NoiseSettings
 from taxgate.world.places import draw_zips
 from taxgate.world.population import (
     FIRST_FILING_DAY,
@@ -29,7 +33,13 @@ from taxgate.world.population import (
     make_chunk,
 )
 from taxgate.world.proportions import ABSENT_LOCALE_MIX, CLUSTER_ZIP_COUNT
-from taxgate.world.subjects import build_rows, plan_subjects, select_in_chunk, truth_row
+from taxgate.world.subjects import (
+    RequestNoise,
+    build_rows,
+    plan_subjects,
+    select_in_chunk,
+    truth_row,
+)
 
 REQUESTING_AGENCY = "Requesting Agency"
 REQUESTING_SIGNER = ("Alex Example", "Director")  # synthetic official; title per agreement.toml
@@ -60,6 +70,10 @@ class WorldConfig(BaseModel):
     batch_date: date | None = Field(None, description="Default: 1 Nov after the last season.")
     tax_years: tuple[int, ...] = DEFAULT_TAX_YEARS
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=100, description="People per Parquet row group.")
+    noise: NoiseLevel = Field(
+        "default",
+        description="Keying errors in filings and requests ('none': both sides clean, as before).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> WorldConfig:
@@ -86,6 +100,7 @@ class WorldPaths(BaseModel):
     subjects: Path
     truth: Path
     keys: Path
+    parameters: Path
 
 
 class WorldSummary(BaseModel):
@@ -97,6 +112,7 @@ class WorldSummary(BaseModel):
     by_case: dict[str, dict[str, int]]
     by_outcome: dict[str, int]
     fallbacks: int = Field(description="Trait cases turned into plain ones for lack of filers.")
+    noise: dict[str, Any] = Field(description="Noise settings, and the rows that carry errors.")
     requesting_key_id: str
     disclosing_key_id: str
     paths: WorldPaths
@@ -123,7 +139,9 @@ def build_world(
         subjects=out / "batch" / "subjects.csv",
         truth=out / "truth.csv",
         keys=out / "keys",
+        parameters=out / "world.json",
     )
+    noise = NoiseSettings.of(config.noise)
     seed = config.seed
     batch_date = config.batch
     pools = build_pools(seed)
@@ -132,17 +150,32 @@ def build_world(
     plan = plan_subjects(config.subjects, config.present_fraction, sizes, seed)
     tins = TinCounters()
     keys: list[np.ndarray] = []
+    initials: list[np.ndarray] = []
     filings = 0
+    noised_filings = 0
+    filing_kinds: Counter[str] = Counter()
     start = 0
     reference = date(config.tax_years[-1] + 1, *FIRST_FILING_DAY)
     with pq.ParquetWriter(paths.filings, arrow_schema("filings"), compression="zstd") as writer:
         for chunk_no, n in enumerate(sizes):
             chunk = make_chunk(
-                pools, seed, chunk_no, start, n, config.tax_years, reference, cluster_zips, tins
+                pools,
+                seed,
+                chunk_no,
+                start,
+                n,
+                config.tax_years,
+                reference,
+                cluster_zips,
+                tins,
+                noise,
             )
             writer.write_table(chunk.filings)
             filings += chunk.filings.num_rows
+            noised_filings += chunk.noised_filings
+            filing_kinds.update(chunk.noise_kinds)
             keys.append(chunk.name_zip_keys)
+            initials.append(chunk.initial_zip_keys)
             select_in_chunk(
                 plan,
                 chunk_no,
@@ -158,8 +191,14 @@ def build_world(
                 progress(start, config.people)
     sorted_keys = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.uint64)
     del keys
+    sorted_initials = np.sort(np.concatenate(initials)) if initials else np.zeros(0, np.uint64)
+    del initials
     strangers = draw_absent(pools, seed, plan.strangers_needed(), ABSENT_LOCALE_MIX, reference)
-    built = build_rows(plan, strangers, sorted_keys, batch_date, config.tax_years, seed)
+    index = NameIndex(sorted_keys, sorted_initials, pools.norm_vocab)
+    built = build_rows(
+        plan, strangers, sorted_keys, batch_date, config.tax_years, seed,
+        RequestNoise(noise, index, pools),
+    )  # fmt: skip
 
     subjects_table = pa.Table.from_pylist([b.row for b in built], schema=arrow_schema("subjects"))
     write_table(subjects_table, paths.subjects, "subjects")
@@ -188,6 +227,18 @@ def build_world(
     signed = sign_manifest(manifest, paths.manifest, req_key, req_record)
     signed.save(paths.manifest)
 
+    noise_record: dict[str, Any] = {
+        **noise.as_dict(),
+        "noised_filings": noised_filings,
+        "noised_requests": sum(bool(b.noise) for b in built),
+        "filing_errors": dict(sorted(filing_kinds.items())),
+        "request_errors": dict(
+            sorted(Counter(label.split(":")[0] for b in built for label in b.noise).items())
+        ),
+    }
+    parameters = {"config": config.model_dump(mode="json"), "noise": noise_record}
+    paths.parameters.write_text(json.dumps(parameters, indent=2, sort_keys=True) + "\n")
+
     by_case: dict[str, dict[str, int]] = {}
     by_outcome: dict[str, int] = {str(o): 0 for o in Outcome}
     for b in built:
@@ -201,6 +252,7 @@ def build_world(
         by_case=dict(sorted(by_case.items())),
         by_outcome=by_outcome,
         fallbacks=plan.fallbacks,
+        noise=noise_record,
         requesting_key_id=req_record.key_id,
         disclosing_key_id=dis_record.key_id,
         paths=paths,

@@ -180,6 +180,13 @@ class NamePools:
     def norm_array(self) -> np.ndarray:
         return np.asarray(self.norm_ids, dtype=np.int64)
 
+    def initial_array(self) -> np.ndarray:
+        """Per normalised id, the code point of its first letter (for initial keys)."""
+        out = np.zeros(len(self.norm_vocab), dtype=np.int64)
+        for norm, i in self.norm_vocab.items():
+            out[i] = ord(norm[:1] or " ")
+        return out
+
 
 def _ranked(samples: list[str], head: list[str] | None = None) -> list[str]:
     """Distinct names by falling sample count (ties by name), curated head first."""

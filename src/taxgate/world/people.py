@@ -41,6 +41,7 @@ class PersonRecord:
     addresses: list[FiledAddress] = field(default_factory=list)
     present: bool = True
     surnames: tuple[str, str | None] = ("", None)  # (first surname, second surname) as written
+    sex: int = 0  # names.MALE or names.FEMALE: which pool another given name comes from
 
     @property
     def last_known(self) -> Address:
@@ -74,3 +75,21 @@ def name_zip_key(
         np.asarray(zip_idx, np.int64).astype(np.uint64) << bits
     )
     return _mix(_mix(first) ^ second)
+
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix_one(x: int) -> int:
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def name_zip_key_one(g_a: int, g_b: int, f_a: int, f_b: int, zip_idx: int) -> int:
+    """`name_zip_key` of one name in plain integers (a hundred times faster than numpy for one)."""
+    first = (g_a + 1) | ((g_b + 1) << 20) | ((f_a + 1) << 40)
+    second = (f_b + 1) | (zip_idx << 20)
+    return _mix_one(_mix_one(first & _M64) ^ second)

@@ -7,6 +7,7 @@ per-person Python. Households never straddle chunks. Each chunk has its own rand
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from taxgate.formats.tables import arrow_schema
 from taxgate.world.names import LOCALES, MALE, NamePools, has_nickname
+from taxgate.world.noise import NameIndex, NoiseSettings, Replacement, initial_keys, noise_filings
 from taxgate.world.people import FiledAddress, PersonRecord, name_zip_key
 from taxgate.world.places import (
     AddressArrays,
@@ -164,6 +166,9 @@ class Chunk:
     filed_on: np.ndarray  # per filing row: days since epoch
     filings: pa.Table
     name_zip_keys: np.ndarray  # one per distinct (person, ZIP) filed from
+    initial_zip_keys: np.ndarray  # the same, of (initial of the given name, family names, ZIP)
+    noise_kinds: Counter[str]  # keying errors in this chunk's returns, by kind
+    noised_filings: int  # filing rows that carry keying errors
     tax_years: tuple[int, ...]
 
     def __len__(self) -> int:
@@ -218,6 +223,7 @@ class Chunk:
             date_of_birth=to_date(int(self.dob[i])),
             dob_on_file=bool(self.dob_on_file[i]),
             tin=self.tin[i].as_py(),
+            sex=int(self.sex[i]),
             name_key=key,  # type: ignore[arg-type]
             addresses=filed,
             surnames=(
@@ -257,8 +263,11 @@ def make_chunk(
     reference: date,
     cluster_zips: np.ndarray,
     tins: TinCounters,
+    noise: NoiseSettings | None = None,
 ) -> Chunk:
-    """Generate `n_people` filers in households, their addresses and every return they filed."""
+    """Generate `n_people` filers in households, their addresses and every return they filed;
+    with `noise`, a share of the returns carry keying errors (their own random stream, so the
+    clean world is the same with or without)."""
     rng = np.random.default_rng([seed, chunk_no, 1])
     sizes = _household_sizes(rng, n_people)
     h = len(sizes)
@@ -455,6 +464,16 @@ def make_chunk(
     keys = name_zip_key(
         nid(names.given_a), nid(names.given_b), nid(names.fam_a), nid(names.fam_b), kz
     )
+    initials = pools.initial_array()[np.maximum(nid(names.given_a), 0)]
+    ikeys = initial_keys(initials, nid(names.fam_a), nid(names.fam_b), kz)
+    noised = np.zeros(0, np.int64)
+    labels: list[list[str]] = []
+    if noise is not None and noise.filing_share > 0:
+        index = NameIndex(np.sort(keys), np.sort(ikeys), pools.norm_vocab)
+        filings, noised, labels = noise_filings(
+            filings, np.random.default_rng([seed, chunk_no, 8]), noise,
+            _replacements(pools, locale, sex, person), index,
+        )  # fmt: skip
 
     namesake = np.zeros(n_people, bool)
     namesake[pa_heads] = True
@@ -466,8 +485,27 @@ def make_chunk(
         dob_on_file=dob_on_file, tin=tin, household=household, household_size=sizes, role=role,
         twin=twin, jr_sr=jr_sr, namesake=namesake, cluster=cluster_person, addresses=addresses,
         units=units, filing_person=person, filing_year=year, filing_slot=slot, filed_on=filed_on,
-        filings=filings, name_zip_keys=keys, tax_years=tax_years,
+        filings=filings, name_zip_keys=keys, initial_zip_keys=ikeys, noised_filings=len(noised),
+        noise_kinds=Counter(label.split(":")[0] for row in labels for label in row),
+        tax_years=tax_years,
     )  # fmt: skip
+
+
+def given_replacement(pools: NamePools, locale: str, sex: int) -> Replacement:
+    """Draws another given name of the person's tradition and sex (a name used on one return
+    or request but not another)."""
+    pool = pools.given[(locale, sex)]
+    return lambda rng: pools.vocab[int(pool.draw(rng, 1)[0])]
+
+
+def _replacements(
+    pools: NamePools, locale: np.ndarray, sex: np.ndarray, person: np.ndarray
+) -> Callable[[int], Replacement]:
+    def for_row(row: int) -> Replacement:
+        p = int(person[row])
+        return given_replacement(pools, LOCALES[int(locale[p])], int(sex[p]))
+
+    return for_row
 
 
 def pools_given_redraw(
@@ -614,6 +652,7 @@ def draw_absent(
                 date_of_birth=to_date(int(dob[i])),
                 dob_on_file=False,
                 tin=tins[i],
+                sex=int(sex[i]),
                 name_key=key,  # type: ignore[arg-type]
                 addresses=[FiledAddress(address, (), reference)],
                 present=False,

@@ -204,3 +204,43 @@ SUBJECT_TIN_SUPPLIED_SHARE = 0.35
 ORDER_AGE_DAYS = (90, 3650)
 """Valid removal orders are 90 days to ~10 years old at the batch date (8 U.S.C. 1253(a)(1)
 counts from 90 days after the final order; older orders are plausible)."""
+
+# ---------------------------------------------------------------- noise on both sides
+
+FILING_NOISE_SHARE = 0.05
+"""Filing rows that carry at least one keying error (a typo, a stray space, a ZIP slip, a
+dropped directional, an initial, another given name). Assumption in the range reported for
+keyed administrative records, a few percent of records with an error in a name or address
+field (Christen, "Data Matching", 2012, ch. 9). Drawn per row: one return of a person may
+carry an error the others do not."""
+
+REQUEST_NOISE_SHARE = 0.15
+"""Valid requests that carry at least one such error, whatever their case. Assumption: the
+requester's copy comes from field records and forms keyed by hand, noisier than returns the
+filer wrote; the inspector general found "slight differences in names and addresses" common."""
+
+NOISE_EXTRA_ERROR_SHARE = 0.2
+"""A noised row carries a second error with this probability, a third with its square.
+Assumption (errors cluster in poorly keyed records)."""
+
+NOISE_KIND_WEIGHTS: dict[str, float] = {
+    # Relative frequency of each kind of error. Assumption shaped on studies of keying errors
+    # (Damerau 1964: ~80% of misspellings are one substitution, deletion, insertion or adjacent
+    # transposition), with the address and name-form slips the inspector general's sample
+    # showed: stray or missing spaces, ZIP digit typos, directionals, initials, other names.
+    "char_edit": 0.40,
+    "spacing": 0.12,
+    "zip_typo": 0.12,
+    "directional": 0.10,
+    "initial": 0.13,
+    "given_replaced": 0.13,
+}
+
+NOISE_EDIT_FIELD_WEIGHTS: dict[str, float] = {
+    # Which field a character edit falls in. Assumption: names and street about equally, the
+    # city (shorter, often picked from a list) less.
+    "given_name": 0.3,
+    "family_name": 0.3,
+    "street": 0.3,
+    "city": 0.1,
+}

@@ -17,14 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+import pyarrow as pa
 
 from taxgate.errors import TaxgateError
 from taxgate.formats.codes import Outcome, join_codes
 from taxgate.world import distort
 from taxgate.world.cases import ABSENT, BY_NAME, CASES, FALLBACK, INVALID, PRESENT, case_counts
-from taxgate.world.names import LOCALES
+from taxgate.world.names import LOCALES, NamePools
+from taxgate.world.noise import ATTEMPTS, Fields, NameIndex, NoiseSettings, noisy_fields
 from taxgate.world.people import PersonRecord, name_zip_key
 from taxgate.world.places import Address
+from taxgate.world.population import given_replacement
 from taxgate.world.proportions import (
     ORDER_AGE_DAYS,
     SUBJECT_DOB_SUPPLIED_SHARE,
@@ -247,6 +250,8 @@ class Built:
     address: Address | None = None  # the true address the request describes (filers only)
     dob_supplied: bool = False
     pair: int = -1  # duplicate_subject_id: both rows share this number
+    named: PersonRecord | None = None  # whose name the row carries (for a replaced given name)
+    noise: list[str] = field(default_factory=list)  # the keying errors added to the row
 
 
 def _supply(ctx: Context, share: float) -> bool:
@@ -284,6 +289,7 @@ def build_row(item: Item, ctx: Context, k: int) -> Built:
     return Built(
         row, case.name, truth, outcome, join_codes(list(case.codes)) or None,
         filer=person if person.present else None, address=address, dob_supplied=dob,
+        named=person,
     )  # fmt: skip
 
 
@@ -293,19 +299,21 @@ def _absent_row(item: Item, ctx: Context, dob: bool, tin: bool) -> Built:
     rng = ctx.rng
     address = stranger.last_known
     row = _base_row(stranger, address, ctx, dob=dob, tin=tin)
+    named = stranger
     if item.case == "tin_of_someone_else":
         assert item.filer is not None
         row["tin"] = item.filer.tin
     elif item.case == "absent_namesake":
         assert item.filer is not None
         template = item.filer
+        named = template
         near = template.last_known.moved_to(rng)
         filed = {f.address.key() for f in template.addresses}
         while near.key() in filed:
             near = template.last_known.moved_to(rng)
         row.update(given_name=template.given, middle_name=None, family_name=template.family)
         row = distort.with_address(row, near)
-    return Built(row, item.case, None, Outcome.NOT_CONFIRMED, None)
+    return Built(row, item.case, None, Outcome.NOT_CONFIRMED, None, named=named)
 
 
 def _apply(
@@ -389,8 +397,11 @@ def build_rows(
     batch_date: date,
     tax_years: tuple[int, ...],
     seed: int,
+    noise: RequestNoise | None = None,
 ) -> list[Built]:
-    """Every request row, shuffled, with ids, honest outcomes and duplicate pairs."""
+    """Every request row, shuffled, with ids, honest outcomes and duplicate pairs; with
+    `noise`, a share of the valid rows carry keying errors (outcomes are decided on identity
+    and clean names first, so the truth is the same with or without noise)."""
     ctx = Context(batch_date, tax_years, np.random.default_rng([seed, 0, 5]))
     pool = iter(strangers)
     seen: dict[str, int] = defaultdict(int)
@@ -405,6 +416,8 @@ def build_rows(
         if item.case == "duplicate_subject_id":
             b.pair = k // 2
         built.append(b)
+    if noise is not None and noise.settings.request_share > 0:
+        add_request_noise(built, noise, np.random.default_rng([seed, 0, 9]), batch_date)
     order = ctx.rng.permutation(len(built))
     built = [built[i] for i in order]
     width = max(6, len(str(len(built))))
@@ -415,6 +428,58 @@ def build_rows(
             sid = first_of_pair.setdefault(b.pair, sid)
         b.row["subject_id"] = sid
     return built
+
+
+@dataclass
+class RequestNoise:
+    """What request noise needs: how much, who a name could be taken for, the name pools."""
+
+    settings: NoiseSettings
+    index: NameIndex
+    pools: NamePools
+
+
+def _request_fields(row: distort.Row) -> Fields:
+    return {k: row[k] for k in ("given_name", "family_name", "street", "city", "state", "zip")}
+
+
+def add_request_noise(
+    built: list[Built], noise: RequestNoise, rng: np.random.Generator, batch_date: date
+) -> None:
+    """Keying errors on a share of the valid rows (never an invalid one: its single defect is
+    the point). An error that would make the row read as another filer, or that the gate would
+    refuse, is drawn again, then dropped: a valid request stays valid."""
+    from taxgate.formats.tables import arrow_schema
+    from taxgate.gate.run import check_subjects
+    from taxgate.policy.model import load_policy
+
+    valid = [b for b in built if BY_NAME[b.case].group != INVALID]
+    waiting = [b for b in valid if rng.random() < noise.settings.request_share]
+    policy = load_policy()
+    for _ in range(ATTEMPTS):
+        tried: list[tuple[Built, distort.Row, list[str]]] = []
+        for b in waiting:
+            named = b.named
+            assert named is not None
+            replacement = given_replacement(noise.pools, named.locale, named.sex)
+            fields = _request_fields(b.row)
+            got = noisy_fields(fields, rng, noise.settings, replacement, noise.index)
+            if got is not None:
+                tried.append((b, {**b.row, **got[0]}, got[1]))
+        if not tried:
+            return
+        rows = [{**row, "subject_id": f"N-{i}"} for i, (_, row, _) in enumerate(tried)]
+        table = pa.Table.from_pylist(rows, schema=arrow_schema("subjects"))
+        verdicts, _ = check_subjects(table, policy, batch_date)
+        proceed = verdicts.column("proceed").to_pylist()
+        waiting = []
+        for (b, row, labels), ok in zip(tried, proceed, strict=True):
+            if ok:
+                b.row, b.noise = row, labels
+            else:
+                waiting.append(b)
+        if not waiting:
+            return
 
 
 def truth_row(b: Built) -> dict[str, str | None]:

@@ -1,0 +1,404 @@
+"""Keying errors on both sides, drawn whatever the case: typos, spaces, ZIP slips, initials."""
+
+from __future__ import annotations
+
+import bisect
+import string
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from taxgate.world.names import normalize_name
+from taxgate.world.people import name_zip_key, name_zip_key_one
+from taxgate.world.places import zip_table
+from taxgate.world.proportions import (
+    FILING_NOISE_SHARE,
+    NOISE_EDIT_FIELD_WEIGHTS,
+    NOISE_EXTRA_ERROR_SHARE,
+    NOISE_KIND_WEIGHTS,
+    REQUEST_NOISE_SHARE,
+)
+
+Fields = dict[str, str | None]
+NoiseLevel = Literal["none", "default"]
+NOISE_LEVELS: tuple[str, ...] = ("none", "default")
+NOISED_FIELDS = ("given_name", "family_name", "street", "city", "zip")
+EDIT_OPS = ("substitution", "deletion", "insertion", "transposition")
+SPACING_FIELDS = ("street", "given_name", "family_name")
+CARDINALS = ("N", "S", "E", "W")  # what a careless writer adds; any directional is dropped
+DIRECTIONAL_WORDS = frozenset(
+    {"N", "S", "E", "W", "NE", "NW", "SE", "SW", "NORTH", "SOUTH", "EAST", "WEST",
+     "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST"}
+)  # fmt: skip
+MIN_LETTERS_TO_DELETE = 3  # deleting from "Li" leaves an initial, from "A" nothing
+MAX_ERRORS = 3  # more than three slips in one row is a different record, not a noisy one
+ATTEMPTS = 4  # draws tried before a row is left clean (an error that would mislead is skipped)
+ZIP5 = 5
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    """How much noise, of which kinds; recorded in the world's parameters."""
+
+    level: str
+    filing_share: float
+    request_share: float
+    extra_error_share: float = NOISE_EXTRA_ERROR_SHARE
+    kind_weights: dict[str, float] = field(default_factory=lambda: dict(NOISE_KIND_WEIGHTS))
+    edit_field_weights: dict[str, float] = field(
+        default_factory=lambda: dict(NOISE_EDIT_FIELD_WEIGHTS)
+    )
+
+    @classmethod
+    def of(cls, level: str) -> NoiseSettings:
+        if level == "none":
+            return cls("none", 0.0, 0.0)
+        return cls("default", FILING_NOISE_SHARE, REQUEST_NOISE_SHARE)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- one error each
+
+
+@lru_cache(maxsize=16)
+def _cumulative(weights: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
+    total = sum(w for _, w in weights)
+    cum, run = [], 0.0
+    for _, w in weights:
+        run += w / total
+        cum.append(run)
+    return tuple(k for k, _ in weights), cum
+
+
+def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    keys, cum = _cumulative(tuple(weights.items()))
+    return keys[min(bisect.bisect_right(cum, rng.random()), len(keys) - 1)]
+
+
+def _letters(text: str) -> list[int]:
+    return [i for i, c in enumerate(text) if c.isalpha()]
+
+
+def _letter(rng: np.random.Generator, upper: bool, avoid: str = "") -> str:
+    choices = [c for c in string.ascii_lowercase if c != avoid.lower()]
+    letter = choices[int(rng.integers(len(choices)))]
+    return letter.upper() if upper else letter
+
+
+def char_edit(text: str, op: str, rng: np.random.Generator) -> str | None:
+    """One letter substituted, deleted or inserted, or two adjacent letters swapped; None if
+    the text has no room for it."""
+    letters = _letters(text)
+    if not letters:
+        return None
+    pos = letters[int(rng.integers(len(letters)))]
+    if op == "deletion":
+        if len(letters) < MIN_LETTERS_TO_DELETE:
+            return None
+        return text[:pos] + text[pos + 1 :]
+    if op == "substitution":
+        return text[:pos] + _letter(rng, text[pos].isupper(), text[pos]) + text[pos + 1 :]
+    if op == "insertion":
+        return text[:pos] + _letter(rng, text[pos].isupper()) + text[pos:]
+    pairs = [i for i in letters if i + 1 < len(text) and text[i + 1].isalpha()]
+    pairs = [i for i in pairs if text[i].lower() != text[i + 1].lower()]
+    if not pairs:
+        return None
+    i = pairs[int(rng.integers(len(pairs)))]
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+
+
+def spacing(text: str, rng: np.random.Generator) -> tuple[str, str] | None:
+    """A stray space inside a word, or one space between two words removed."""
+    gaps = [i for i in range(1, len(text)) if text[i] == " " and text[i - 1] != " "]
+    gaps = [i for i in gaps if i + 1 < len(text) and text[i + 1] != " "]
+    if gaps and rng.random() < 0.5:
+        i = gaps[int(rng.integers(len(gaps)))]
+        return text[:i] + text[i + 1 :], "removed"
+    inner = [i for i in range(1, len(text)) if text[i - 1].isalpha() and text[i].isalpha()]
+    if not inner:
+        return None
+    i = inner[int(rng.integers(len(inner)))]
+    return text[:i] + " " + text[i:], "inserted"
+
+
+@lru_cache(maxsize=1)
+def _zips_of_state() -> dict[str, frozenset[str]]:
+    """State code -> every ZIP issued in it, from the gate's own directory of issued ZIPs."""
+    from taxgate.gate.address import zip_directory
+
+    out: dict[str, set[str]] = {}
+    for zip5, states in zip_directory().states.items():
+        for code in states:
+            out.setdefault(code, set()).add(zip5)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def zip_typo(zip_text: str, state: str | None, rng: np.random.Generator) -> tuple[str, str] | None:
+    """One digit of the ZIP5 substituted or two adjacent digits swapped, giving a ZIP the Postal
+    Service issued in the same state (so the gate still accepts it); None if there is none."""
+    from taxgate.normalize.address import state_code
+
+    text = zip_text.strip()
+    if len(text) < ZIP5 or not text[:ZIP5].isdigit():
+        return None
+    zip5, rest = text[:ZIP5], text[ZIP5:]
+    options = _zip_slips(zip5, state_code(state))
+    if not options:
+        return None
+    new, op = options[int(rng.integers(len(options)))]
+    return new + rest, op
+
+
+@lru_cache(maxsize=1 << 16)
+def _zip_slips(zip5: str, code: str | None) -> list[tuple[str, str]]:
+    """Every one-digit substitution or adjacent transposition of `zip5` issued in state `code`."""
+    issued = _zips_of_state().get(code or "", frozenset())
+    options: list[tuple[str, str]] = []
+    for i in range(ZIP5):
+        for d in "0123456789":
+            if d != zip5[i]:
+                options.append((zip5[:i] + d + zip5[i + 1 :], "substitution"))
+    for i in range(ZIP5 - 1):
+        if zip5[i] != zip5[i + 1]:
+            options.append((zip5[:i] + zip5[i + 1] + zip5[i] + zip5[i + 2 :], "transposition"))
+    return [(z, op) for z, op in options if z in issued]
+
+
+def directional(street: str, rng: np.random.Generator) -> tuple[str, str] | None:
+    """The directional after the house number dropped, or N, S, E or W added there."""
+    words = street.split()
+    if len(words) < 2 or not words[0][:1].isdigit():
+        return None
+    if words[1].upper().rstrip(".") in DIRECTIONAL_WORDS and len(words) > 2:
+        return " ".join(words[:1] + words[2:]), "dropped"
+    cardinal = CARDINALS[int(rng.integers(len(CARDINALS)))]
+    return " ".join([words[0], cardinal, *words[1:]]), "added"
+
+
+def initial(given: str) -> str | None:
+    letters = [c for c in given if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    return letters[0].upper()
+
+
+# ---------------------------------------------------------------- a row's errors
+
+Replacement = Callable[[np.random.Generator], str | None]
+
+
+def one_error(
+    fields: Fields, kind: str, rng: np.random.Generator, settings: NoiseSettings,
+    replacement: Replacement,
+) -> tuple[Fields, str] | None:  # fmt: skip
+    """Fields with one error of `kind` and its label ("char_edit:deletion:street"), or None
+    when the row has no room for it."""
+    if kind == "char_edit":
+        name = _choice(rng, settings.edit_field_weights)
+        op = EDIT_OPS[int(rng.integers(len(EDIT_OPS)))]
+        value = fields.get(name)
+        new = char_edit(value, op, rng) if value else None
+        return ({**fields, name: new}, f"char_edit:{op}:{name}") if new else None
+    if kind == "spacing":
+        name = SPACING_FIELDS[int(rng.integers(len(SPACING_FIELDS)))]
+        value = fields.get(name)
+        got = spacing(value, rng) if value else None
+        return ({**fields, name: got[0]}, f"spacing:{got[1]}:{name}") if got else None
+    if kind == "zip_typo":
+        value = fields.get("zip")
+        got = zip_typo(value, fields.get("state"), rng) if value else None
+        return ({**fields, "zip": got[0]}, f"zip_typo:{got[1]}") if got else None
+    if kind == "directional":
+        value = fields.get("street")
+        got = directional(value, rng) if value else None
+        return ({**fields, "street": got[0]}, f"directional:{got[1]}") if got else None
+    if kind == "initial":
+        value = fields.get("given_name")
+        new = initial(value) if value else None
+        return ({**fields, "given_name": new}, "initial") if new else None
+    if kind == "given_replaced":
+        new = replacement(rng)
+        written = (fields.get("given_name") or "").strip()
+        if not new or normalize_name(new) == normalize_name(written):
+            return None
+        return {**fields, "given_name": new.upper() if written.isupper() else new}, "given_replaced"
+    raise ValueError(f"unknown noise kind {kind!r}")
+
+
+def draw_errors(
+    fields: Fields, rng: np.random.Generator, settings: NoiseSettings, replacement: Replacement
+) -> tuple[Fields, list[str]]:
+    """One to MAX_ERRORS errors of kinds drawn by weight; those the row has no room for are
+    skipped, so the list may be empty."""
+    count = 1
+    while count < MAX_ERRORS and rng.random() < settings.extra_error_share:
+        count += 1
+    labels = []
+    for _ in range(count):
+        got = one_error(fields, _choice(rng, settings.kind_weights), rng, settings, replacement)
+        if got:
+            fields, label = got
+            labels.append(label)
+    return fields, labels
+
+
+# ---------------------------------------------------------------- who a name could be taken for
+
+
+@dataclass
+class NameIndex:
+    """Sorted 64-bit keys of every (normalised name, ZIP) and (initial, family, ZIP) filed from:
+    an error must not make a row read as another filer's name in its ZIP (the truth, which
+    uses the clean names, would call the disclosure wrongful), nor an initial that another
+    filer of the family in that ZIP shares."""
+
+    exact: np.ndarray
+    initials: np.ndarray
+    norm_vocab: dict[str, int]
+
+    @staticmethod
+    def _count(keys: np.ndarray, key: int) -> int:
+        k = np.uint64(key)
+        return int(np.searchsorted(keys, k, "right") - np.searchsorted(keys, k, "left"))
+
+    def _parses(self, text: str | None) -> list[tuple[int, int]]:
+        """Every reading of a written name as one or two vocabulary names (normalised ids)."""
+        words = _normalized(text).split()
+        out = []
+        whole = self.norm_vocab.get(" ".join(words))
+        if whole is not None:
+            out.append((whole, -1))
+        for i in range(1, len(words)):
+            a = self.norm_vocab.get(" ".join(words[:i]))
+            b = self.norm_vocab.get(" ".join(words[i:]))
+            if a is not None and b is not None:
+                out.append((a, b))
+        return out
+
+    def keys(self, fields: Fields) -> set[int]:
+        zip_idx = world_zip_index(fields.get("zip"))
+        if zip_idx is None:
+            return set()
+        out = set()
+        for g in self._parses(fields.get("given_name")):
+            for f in self._parses(fields.get("family_name")):
+                out.add(name_zip_key_one(*g, *f, zip_idx))
+        return out
+
+    def initial_count(self, fields: Fields) -> int:
+        zip_idx = world_zip_index(fields.get("zip"))
+        letter = _normalized(fields.get("given_name"))[:1]
+        if zip_idx is None or not letter:
+            return 0
+        total = 0
+        for f in set(self._parses(fields.get("family_name"))):
+            key = name_zip_key_one(ord(letter), -1, *f, zip_idx)
+            total += self._count(self.initials, key)
+        return total
+
+    def misleads(self, before: Fields, after: Fields) -> bool:
+        """True if the errors make the row read as a filer it did not read as before."""
+        if all(before.get(k) == after.get(k) for k in ("given_name", "family_name", "zip")):
+            return False  # only the street or city changed: no name reads differently
+        had = self.keys(before)
+        now = self.keys(after)
+        if any(self._count(self.exact, k) for k in now - had):
+            return True
+        given = _normalized(after.get("given_name"))
+        if len(given) == 1 and len(_normalized(before.get("given_name"))) > 1:
+            moved = {**before, "zip": after.get("zip"), "family_name": after.get("family_name")}
+            same_name = sum(self._count(self.exact, k) for k in self.keys(moved))
+            return self.initial_count(after) > same_name
+        return False
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalized(text: str | None) -> str:
+    return normalize_name(text)
+
+
+@lru_cache(maxsize=1)
+def _zip_positions() -> dict[str, int]:
+    return {z: i for i, z in enumerate(zip_table().zip5)}
+
+
+def world_zip_index(zip_text: str | None) -> int | None:
+    """Index of a written ZIP in the world's ZIP table; None if no filer can live there."""
+    text = (zip_text or "").strip()[:ZIP5]
+    return _zip_positions().get(text)
+
+
+def initial_keys(
+    initial: np.ndarray, f_a: np.ndarray, f_b: np.ndarray, zip_idx: np.ndarray
+) -> np.ndarray:
+    """Keys of (initial letter of the given name, family names, ZIP), as NameIndex reads them."""
+    return name_zip_key(initial, np.full(len(initial), -1), f_a, f_b, zip_idx)
+
+
+def noisy_fields(
+    fields: Fields, rng: np.random.Generator, settings: NoiseSettings, replacement: Replacement,
+    index: NameIndex,
+) -> tuple[Fields, list[str]] | None:  # fmt: skip
+    """The row with its errors, or None if ATTEMPTS draws all failed or misled."""
+    for _ in range(ATTEMPTS):
+        after, labels = draw_errors(fields, rng, settings, replacement)
+        if labels and after != fields and not index.misleads(fields, after):
+            return after, labels
+    return None
+
+
+# ---------------------------------------------------------------- filings, a chunk at a time
+
+
+def noise_filings(
+    filings: pa.Table,
+    rng: np.random.Generator,
+    settings: NoiseSettings,
+    replacement_for: Callable[[int], Replacement],
+    index: NameIndex,
+) -> tuple[pa.Table, np.ndarray, list[list[str]]]:
+    """The filings with a share of rows noised (independent draws per row); also the rows
+    noised and their error labels. Only the noised rows' values go through Python.
+
+    `replacement_for(row)` draws another given name fit for that row's filer.
+    """
+    n = filings.num_rows
+    chosen = np.flatnonzero(rng.random(n) < settings.filing_share)
+    if not len(chosen):
+        return filings, chosen, []
+    take = pa.array(chosen)
+    cols = ("given_name", "family_name", "street", "city", "state", "zip")
+    values = {c: filings.column(c).take(take).to_pylist() for c in cols}
+    new: dict[str, list[str | None]] = {c: list(values[c]) for c in NOISED_FIELDS}
+    kept = np.zeros(len(chosen), bool)
+    labels: list[list[str]] = []
+    for j, row in enumerate(chosen):
+        fields = {c: values[c][j] for c in cols}
+        got = noisy_fields(fields, rng, settings, replacement_for(int(row)), index)
+        if got is None:
+            continue
+        kept[j] = True
+        labels.append(got[1])
+        for c in NOISED_FIELDS:
+            new[c][j] = got[0][c]
+    rows = chosen[kept]
+    mask = np.zeros(n, bool)
+    mask[rows] = True
+    mask_arr = pa.array(mask)
+    table = filings
+    for c in NOISED_FIELDS:
+        col = table.column(c).combine_chunks()
+        replaced = pa.array([v for v, k in zip(new[c], kept, strict=True) if k], col.type)
+        i = table.schema.get_field_index(c)
+        table = table.set_column(
+            i, table.schema.field(i), pc.replace_with_mask(col, mask_arr, replaced)
+        )
+    return table, rows, labels
