@@ -44,7 +44,8 @@ MODEL_COLUMNS = (
 )  # fmt: skip
 # The blocking keys (a pair must agree on one rule's columns to be scored at all). A typo in
 # any one field leaves a rule standing: a ZIP typo meets the house number and both phonetic
-# keys, a family-name typo the ZIP and given key or the house number and ZIP, and so on.
+# keys, a family-name typo the ZIP and given key, the house number and ZIP or the birth date
+# and given key, and so on.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("zip5", "family_phonetic"),
     ("tin",),
@@ -52,6 +53,7 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("house_number", "zip5"),
     ("dob", "family_phonetic"),
     ("house_number", "family_phonetic", "given_phonetic"),
+    ("dob", "given_phonetic"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (
