@@ -1,5 +1,8 @@
 """Accuracy and speed of the whole pipeline against the world's truth, beside the real process's
-rules (baseline a) and a plain Splink model (baseline b).
+rules (baseline a), a plain Splink model (baseline b), and plain Splink held to the statute's
+address rule (baseline c: its confirmations kept only where the requested address corroborates
+one the confirmed taxpayer filed from; bench/scoring.py). The REVIEW band is scored too: its
+queue, and the confirmable subjects not confirmed automatically that it catches.
 
     python bench/accuracy_bench.py --people 1000000 --subjects 100000 --present-fraction 0.3
 
@@ -17,10 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from baselines import baseline_a, baseline_b
+from scoring import (
+    address_check_effect,
+    address_checked,
+    comparison,
+    outcomes_of,
+    review_statistics,
+)
 from taxgate.formats.tables import read_table
 from taxgate.gate.receipt import receipt_time
 from taxgate.match.master import master_path
@@ -39,21 +48,6 @@ def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"taxgate {' '.join(args)} failed")
     return round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024)
-
-
-def outcomes_of(answer: Path) -> pa.Table:
-    """Released outcomes per batch row; a decision still awaiting review releases nothing."""
-    verdicts = pq.read_table(answer / "verdicts.parquet")
-    decisions = {r["row"]: r for r in pq.read_table(answer / "decisions.parquet").to_pylist()}
-    outcome, tin = [], []
-    for row, proceed in zip(
-        verdicts.column("row").to_pylist(), verdicts.column("proceed").to_pylist(), strict=True
-    ):
-        decided = decisions.get(row) if proceed else None
-        confirmed = decided is not None and decided["outcome"] == "CONFIRMED"
-        outcome.append("CONFIRMED" if confirmed else "REJECTED" if not proceed else "NOT_CONFIRMED")
-        tin.append(decided["tin"] if confirmed else None)
-    return pa.table({"subject_id": verdicts.column("subject_id"), "outcome": outcome, "tin": tin})
 
 
 def summary(score: OutcomeScore) -> dict[str, float]:
@@ -113,18 +107,24 @@ def main() -> None:
     real = score_outcomes(truth, baseline_a(subjects, master_path(home)))
     baseline_seconds = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    threshold = load_policy().decision.confirm_threshold
-    plain = score_outcomes(
-        truth, baseline_b(subjects, pq.read_table(world / "filings.parquet"), threshold, args.seed)
+    rules = load_policy().decision
+    plain_outcomes = baseline_b(
+        subjects, pq.read_table(world / "filings.parquet"), rules.confirm_threshold, args.seed
     )
+    plain = score_outcomes(truth, plain_outcomes)
     plain_seconds = round(time.perf_counter() - started, 1)
+    checked = score_outcomes(
+        truth, address_checked(plain_outcomes, subjects, master_path(home), rules)
+    )
+    review = review_statistics(
+        truth,
+        pq.read_table(answer / "verdicts.parquet"),
+        pq.read_table(answer / "decisions.parquet"),
+    )
 
-    review_file = answer / "review-queue.csv"
     result = {
         "world": tag,
-        "awaiting_review": max(0, len(review_file.read_text().splitlines()) - 1)
-        if review_file.exists()
-        else 0,
+        "awaiting_review": review.review_queue,
         "seconds_and_peak_mib": timings,
         "stage_seconds": json.loads((answer / "timings.json").read_text())
         if (answer / "timings.json").exists()
@@ -132,6 +132,9 @@ def main() -> None:
         "taxgate": summary(ours),
         "baseline_a_real_process": summary(real) | {"seconds": baseline_seconds},
         "baseline_b_plain_splink": summary(plain) | {"seconds": plain_seconds},
+        "baseline_c_plain_splink_address_checked": summary(checked)
+        | address_check_effect(plain, checked),
+        "taxgate_review": review.as_dict(),
         "by_case": [
             {
                 "case": c.case,
@@ -143,8 +146,10 @@ def main() -> None:
                 "baseline_a_wrongful": r.wrong_taxpayer + r.not_confirmable,
                 "baseline_b_right": b.confirmed_right,
                 "baseline_b_wrongful": b.wrong_taxpayer + b.not_confirmable,
+                "baseline_c_right": a.confirmed_right,
+                "baseline_c_wrongful": a.wrong_taxpayer + a.not_confirmable,
             }
-            for c, r, b in zip(ours.cases, real.cases, plain.cases, strict=True)
+            for c, r, b, a in zip(ours.cases, real.cases, plain.cases, checked.cases, strict=True)
         ],
     }
     RESULTS.mkdir(exist_ok=True)
@@ -152,10 +157,11 @@ def main() -> None:
     print(json.dumps({k: v for k, v in result.items() if k != "by_case"}, indent=2))
     print("\n| case | subjects | confirmable | taxgate right | taxgate wrongful "
           "| baseline (a) right | baseline (a) wrongful | baseline (b) right "
-          "| baseline (b) wrongful |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| baseline (b) wrongful | baseline (c) right | baseline (c) wrongful |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in result["by_case"]:
         print("| " + " | ".join(str(v) for v in row.values()) + " |")
+    print("\n" + "\n".join(comparison(ours, review, plain, checked)))
 
 
 if __name__ == "__main__":
