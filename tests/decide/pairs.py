@@ -64,6 +64,7 @@ SCHEMA = pa.schema(
             for v in VALUES
             for side in ("l", "r")
         ),
+        pa.field("namesakes_r", pa.int32()),
     ]
 )
 
@@ -103,11 +104,14 @@ def pair(
     row: int = 1,
     subject_id: str | None = None,
     probability: float | None = None,
+    namesakes: int = 0,
     **levels: int,
 ) -> dict:
-    """One candidate pair; `levels` overrides gammas by comparison name (e.g. street_name=1)."""
+    """One candidate pair; `levels` overrides gammas by comparison name (e.g. street_name=1);
+    `namesakes`: other taxpayers of the record's name in its ZIP, in the whole master."""
     record = {**record, "tin": tin}
     out: dict = {
+        "namesakes_r": namesakes,
         "row": row,
         "subject_id": subject_id or f"S-{row}",
         "tin": tin,

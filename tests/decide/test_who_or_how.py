@@ -147,3 +147,64 @@ def test_a_namesake_within_the_margin_is_not_for_review(policy) -> None:
         pair(subject, person(dob=date(1990, 1, 1)), weight=STRONG - 1, tin=B, address_id=2),
     ]
     assert only(pairs, policy)["outcome"] == "NOT_CONFIRMED"
+
+
+def test_a_namesake_elsewhere_in_the_zip_needs_the_birth_date(policy) -> None:
+    """A namesake the candidates do not show (the request's typo kept it out of blocking)
+    still makes the subject ambiguous: `namesakes_r` counts it in the whole master."""
+    subject = person(given="JOES", dob=None)
+    decision = only([pair(subject, person(), weight=STRONG, tin=A, namesakes=1)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+    with_dob = person(given="JOES")
+    decision = only([pair(with_dob, person(), weight=STRONG, tin=A, namesakes=1)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
+def test_a_suffix_on_the_filing_implies_a_namesake_when_the_request_has_none(policy) -> None:
+    senior = person(suffix="SR")
+    decision = only([pair(person(dob=None), senior, weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+    assert only([pair(person(), senior, weight=STRONG, tin=A)], policy)["outcome"] == "CONFIRMED"
+    asked = person(suffix="SR", dob=None)
+    assert only([pair(asked, senior, weight=STRONG, tin=A)], policy)["outcome"] == "CONFIRMED"
+
+
+@pytest.mark.parametrize("housemate", ["J", "JSOE", "JO SE"])
+def test_a_housemate_filed_as_an_initial_or_a_typo_could_be_the_subject(policy, housemate) -> None:
+    subject = person(given="JOSE", dob=None)
+    pairs = [
+        pair(subject, person(), weight=STRONG, tin=A),
+        pair(subject, person(given=housemate, suffix="JR", dob=date(2001, 2, 3)),
+             weight=STRONG - 12, tin=B, address_id=2, given=0),
+    ]  # fmt: skip
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_namesake_whose_filing_carries_a_typo_still_counts(policy) -> None:
+    """The best's own filing reads 'KILLIAMS'; the namesake in the ZIP reads 'WILLIAMS'."""
+    subject = person(given="JOHN", family="WILLIAMS", dob=None)
+    best = person(given="JOHN", family="KILLIAMS")
+    namesake = person(given="JOHN", family="WILLIAMS", house_number="1134", street_name="9TH RD")
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, family=5),
+        pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_name_sent_reversed_and_initialled_confirms_with_a_second_identifier(policy) -> None:
+    """'Hernandez Blanco, Maria' (reversed) against the filing 'M Hernandez Blanco'."""
+    subject = person(given="HERNANDEZ BLANCO", family="MARIA")
+    filed = person(given="M", family="HERNANDEZ BLANCO")
+    decision = only([pair(subject, filed, weight=STRONG, tin=A, given=0, family=0)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+    decision = only(
+        [pair({**subject, "dob": None}, filed, weight=STRONG, tin=A, given=0, family=0)], policy
+    )
+    assert decision["outcome"] == "REVIEW"

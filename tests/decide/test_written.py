@@ -59,6 +59,10 @@ def street(left: str | None, right: str | None, policy) -> bool:
         ("MICHEAL", "MICHAEL", W),  # two letters swapped
         ("MICHAL", "MICHAEL", W),  # one letter dropped
         ("MICHELLE", "MICHAEL", D),  # three edits: another name
+        ("MARIO", "MARIA", D),  # one edit, but the other form of the name: another person
+        ("LUIS", "LUISA", D),
+        ("DANIELA", "DANIEL", D),
+        ("MARIO", "MRAIO", W),  # a transposition stays a typo
         ("QUANG VAN", "HUNG VAN", D),  # only the middle name in common
         ("JENNIFER", "LISA JENNIFER", D),  # only among the other's names
         ("CINDY", "CYNTHIA", W),  # a nickname the package knows

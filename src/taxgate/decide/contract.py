@@ -61,6 +61,7 @@ COMPARED_VALUES = (
     "zip5_r",
     "city_l",
     "city_r",
+    "namesakes_r",
 )
 """The compared values the rules read (household and distinguishing-field checks)."""
 

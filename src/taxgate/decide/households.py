@@ -24,6 +24,7 @@ import pyarrow as pa
 from taxgate.decide.contract import ELSE_LEVEL
 from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible, level
 from taxgate.decide.taxpayers import Taxpayers, any_per
+from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
 from taxgate.decide.written import Agreement
 
 
@@ -63,7 +64,10 @@ def households(
 
     same_zip = same("zip5_r")
     same_address = same("house_number_r") & same("street_name_r") & same_zip
-    same_family = same("family_r") & same_zip
+    # The best's family name, or the subject's as the requester wrote it: the best's filing
+    # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
+    requested_family = equal(table.column("family_r"), table.column("family_l"))
+    same_family = (same("family_r") | requested_family) & same_zip
     other = taxpayers.of_pair != top
     shares = any_per(taxpayers.of_pair, other & (same_address | same_family), count)
 
@@ -75,6 +79,10 @@ def households(
     given_other = evidence.given_exact.copy()
     others = np.flatnonzero(shares[taxpayers.of_pair])
     given_other[others] |= given_compatible(table, others)
+    # A housemate's given name written differently, or only an initial, could be the subject's.
+    given_other |= (evidence.written.given == Agreement.WRITTEN) | (
+        evidence.written.given == Agreement.PARTIAL
+    )
 
     given_level, dob_level = level(table, "given"), level(table, "dob")
     fields = [
@@ -108,7 +116,15 @@ def households(
     named_better = any_per(taxpayers.of_pair, closer, count)
     # For a person to settle: the best bears the subject's full given name and the other only
     # part of it ("LUIS" beside "LUIS MANUEL"), nothing else telling them apart.
-    weaker = other & given_best[anchor] & ~given_strict
+    # (not an initial or a misspelling of it: that is the same name, for nobody to settle).
+    tokens_l, tokens_r = (
+        Tokens.of(table.column("given_tokens_l")),
+        Tokens.of(table.column("given_tokens_r")),
+    )
+    part = contained_either_way(tokens_l, tokens_r, table.num_rows) & ~same_sets(
+        tokens_l, tokens_r, table.num_rows
+    )
+    weaker = other & given_best[anchor] & ~given_strict & part
     yields = ~any_per(taxpayers.of_pair, ~weaker, count)
     return Households(
         shares=shares, distinguished=distinguished & ~named_better, yields=yields & ~named_better

@@ -162,6 +162,24 @@ def _names(
     return named & ~contradicts, reviewable & ~contradicts, strong & ~contradicts, contradicts
 
 
+def _namesakes_known(table: pa.Table, pair: np.ndarray) -> np.ndarray:
+    """For each subject's deciding pair: no namesake could be the subject, or the birth date
+    settles it. A namesake is another taxpayer of the record's given and family name in its
+    ZIP anywhere in the master (`namesakes_r`), or the one a suffix on the record implies when
+    the request has none ("MICHAEL GARCIA SR" implies a junior of the same name)."""
+    namesakes = np.asarray(pc.fill_null(table.column("namesakes_r"), 0).to_numpy(), dtype=np.int64)[
+        pair
+    ]
+    suffix_l = table.column("suffix_l").take(pa.array(pair, pa.int64()))
+    suffix_r = table.column("suffix_r").take(pa.array(pair, pa.int64()))
+    implied = np.asarray(
+        pc.and_(pc.is_null(suffix_l), pc.is_valid(suffix_r)).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    dob_exact = level(table, "dob")[pair] == DOB_EXACT
+    return ((namesakes == 0) & ~implied) | dob_exact
+
+
 def _judge(
     table: pa.Table,
     evidence: PairEvidence,
@@ -184,7 +202,9 @@ def _judge(
     corroborated = taxpayers.corroborated[top] | (evidence.house_near[pair] & identified)
     near = evidence.reviewable[pair]
     unambiguous = gap > rules.ambiguity_margin
-    distinguished = house.subjects_ok(taxpayers)
+    namesakes_known = _namesakes_known(table, pair)
+    distinguished = house.subjects_ok(taxpayers) & namesakes_known
+    reviewable_house = house.subjects_reviewable(taxpayers) & namesakes_known
     not_top = np.ones(taxpayers.count, dtype=bool)
     not_top[top] = False
     conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))
@@ -201,7 +221,7 @@ def _judge(
     review = (
         ~confirm
         & settled
-        & (distinguished | house.subjects_reviewable(taxpayers))
+        & (distinguished | reviewable_house)
         & (corroborated | near)
         & name_reviewable
         & (probability >= rules.review_threshold)

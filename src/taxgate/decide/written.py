@@ -237,13 +237,41 @@ def given_agreement(
     reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
     first_l, first_r = _strings(first_l), _strings(first_r)
     written = same | swapped | reversed_
-    written |= within_edits(
-        first_l, first_r, rules.name_max_edits, rules.name_min_length, present & ~written
-    )
     written |= nicknamed(first_l, first_r, present & ~written)
-    partial = shortened(first_l, first_r, 1, present & ~written)
-    partial |= within_edits(first_l, first_r, rules.name_max_edits, 1, present & ~written)
+    other_form = gendered(first_l, first_r, present & ~written)
+    typo = present & ~written & ~other_form
+    written |= within_edits(first_l, first_r, rules.name_max_edits, rules.name_min_length, typo)
+    partial = shortened(first_l, first_r, 1, present & ~written & ~other_form)
+    partial |= within_edits(first_l, first_r, rules.name_max_edits, 1, typo & ~written)
     return _classify(present, written, partial)
+
+
+GENDERED_ENDINGS = frozenset({"A", "O", "E"})
+"""Final letters that make the feminine and masculine forms of one name (MARIO / MARIA,
+JULIE / JULIA): one edit apart, two people."""
+
+
+def gendered(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
+    """Where `where` holds: the two are the feminine and masculine forms of one name, differing
+    only in a final A, O or E, or by a final A added (LUIS / LUISA, DANIEL / DANIELA)."""
+    result = np.zeros(len(left), dtype=bool)
+    at = np.flatnonzero(where & _present(left, right))
+    if at.size:
+        index = pa.array(at, pa.int64())
+        pairs = zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True)
+        result[at] = [_gendered(a, b) for a, b in pairs]
+    return result
+
+
+def _gendered(a: str, b: str) -> bool:
+    if a + "A" == b or b + "A" == a:
+        return True
+    return (
+        len(a) == len(b) > 1
+        and a[:-1] == b[:-1]
+        and a[-1] != b[-1]
+        and {a[-1], b[-1]} <= GENDERED_ENDINGS
+    )
 
 
 def family_agreement(
@@ -310,19 +338,21 @@ class Written:
         def col(name: str) -> pa.Array:
             return table.column(name).combine_chunks()
 
+        given_l, family_l = col("given_l"), col("family_l")
+        given_r, family_r = col("given_r"), col("family_r")
+        tokens_l, tokens_r = col("given_tokens_l"), col("given_tokens_r")
+        given = given_agreement(given_l, given_r, tokens_l, tokens_r, family_l, family_r, rules)
+        family = family_agreement(family_l, family_r, given_l, given_r, rules)
+        # The name sent reversed AND written differently ("Hernandez Blanco, Maria" against
+        # "M Hernandez Blanco"): each crossed field judged as its own kind.
+        crossed_given = given_agreement(
+            family_l, given_r, pc.split_pattern(family_l, " "), tokens_r, given_l, family_r, rules
+        )
+        crossed_family = family_agreement(given_l, family_r, family_l, given_r, rules)
+        cross = np.minimum(crossed_given, crossed_family) > np.minimum(given, family)
         return cls(
-            given=given_agreement(
-                col("given_l"),
-                col("given_r"),
-                col("given_tokens_l"),
-                col("given_tokens_r"),
-                col("family_l"),
-                col("family_r"),
-                rules,
-            ),
-            family=family_agreement(
-                col("family_l"), col("family_r"), col("given_l"), col("given_r"), rules
-            ),
+            given=np.where(cross, crossed_given, given),
+            family=np.where(cross, crossed_family, family),
             dob=dob_agreement(dob_level),
             street=street_written(col("street_name_l"), col("street_name_r"), rules),
         )

@@ -54,6 +54,7 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("dob", "family_phonetic"),
     ("house_number", "family_phonetic", "given_phonetic"),
     ("dob", "given_phonetic"),
+    ("city", "family_phonetic", "given_phonetic"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (

@@ -42,6 +42,7 @@ SCHEMA = pa.schema(
             for c, t in ((c, pa.date32() if c == "dob" else pa.string()) for c in model.RETAINED)
             for side in ("l", "r")
         ],
+        pa.field("namesakes_r", pa.int32()),
     ]
 )
 
@@ -114,12 +115,48 @@ def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
     values = ", ".join(f"p.{c}_l, p.{c}_r" for c in model.RETAINED)
     table = con.execute(f"""
         SELECT s.row, s.subject_id, p.tin_r AS tin, p.unique_id_r AS address_id,
-               p.match_weight, p.match_probability, {gammas}, {bfs}, {values}
+               p.match_weight, p.match_probability, {gammas}, {bfs}, {values},
+               CAST(0 AS INTEGER) AS namesakes_r
         FROM pairs p JOIN subjects s ON s.row = CAST(p.unique_id_l AS BIGINT)
         ORDER BY s.row, p.match_weight DESC, address_id
     """).to_arrow_table()
     con.close()
     return table.cast(SCHEMA)
+
+
+def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
+    """`namesakes_r`: how many other taxpayers filed from the record's ZIP under its given and
+    family name, counted in the whole master, not only among the candidates.
+
+    Blocking brings a subject's namesakes only when the request is written like them: a
+    request whose names or ZIP carry a typo meets its taxpayer by another rule and may never
+    meet the namesake that makes it ambiguous. The decision must know the namesake is there.
+    """
+    if pairs.num_rows == 0:
+        return pairs
+    con = scratch()
+    con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+    con.register("keys_in", pairs.select(["given_r", "family_r", "zip5_r"]))
+    counts = con.execute("""
+        WITH keyed AS (SELECT row_number() OVER () AS i, * FROM keys_in),
+        wanted AS (
+            SELECT DISTINCT given_r, family_r, zip5_r FROM keyed
+            WHERE given_r IS NOT NULL AND family_r IS NOT NULL AND zip5_r IS NOT NULL
+        ),
+        found AS (
+            SELECT w.given_r, w.family_r, w.zip5_r, count(DISTINCT t.tin) AS tins
+            FROM wanted w JOIN master.taxpayer_addresses t
+              ON t.given = w.given_r AND t.family = w.family_r AND t.zip5 = w.zip5_r
+            GROUP BY ALL
+        )
+        SELECT CAST(greatest(coalesce(f.tins, 1) - 1, 0) AS INTEGER) AS namesakes
+        FROM keyed k LEFT JOIN found f
+          ON f.given_r = k.given_r AND f.family_r = k.family_r AND f.zip5_r = k.zip5_r
+        ORDER BY k.i
+    """).to_arrow_table()
+    con.close()
+    index = pairs.schema.get_field_index("namesakes_r")
+    return pairs.set_column(index, SCHEMA.field("namesakes_r"), counts.column("namesakes"))
 
 
 def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb") -> pa.Table:
@@ -149,4 +186,4 @@ def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb")
         pairs = spark_pairs(subjects_norm, home, settings)
     else:
         raise TaxgateError(f"unknown backend {backend!r}", "Use 'duckdb' or 'spark'.")
-    return shape(pairs, subjects_norm)
+    return with_namesakes(shape(pairs, subjects_norm), home)
