@@ -102,6 +102,9 @@ def households(
             ),
             # The same family against another family: a housemate of another surname.
             (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
+            # The requester's TIN, against a housemate whose name is not the subject's as
+            # written: a TIN may be mistyped or another person's, so it never settles namesakes.
+            (evidence.tin_exact, (level(table, "tin") != ELSE_LEVEL) | evidence.given_exact),
         ]
     best = deciding[taxpayers.subject_of]
     distinguished = np.zeros(count, dtype=bool)

@@ -283,8 +283,8 @@ def family_agreement(
 ) -> np.ndarray:
     """Per pair: the family names as an `Agreement`. WRITTEN: equal, one surname dropped or
     moved, joined or split by a space, within the policy's name edits, or the whole name sent
-    in another order. PARTIAL: a short surname within the edits ("LFIU", "LIU"), one surname
-    of two in common ("RODRIGUEZ LOPEZ", "RODRIGUEZ VELASQUEZ"), or the whole name's words
+    in another order. PARTIAL: a short surname within the edits ("LFIU", "LIU"), the first of
+    two surnames in common ("RODRIGUEZ LOPEZ", "RODRIGUEZ VELASQUEZ"), or the whole name's words
     within the other's in another order."""
     n = len(family_l)
     present = _present(family_l, family_r)
@@ -297,7 +297,12 @@ def family_agreement(
         joined_l, joined_r, rules.name_max_edits, rules.name_min_length, present & ~written
     )
     partial = within_edits(joined_l, joined_r, rules.name_max_edits, 1, present & ~written)
-    partial |= overlap(Tokens.of(family_l), Tokens.of(family_r), n) & present
+    # One surname of two in common counts only as the first: "SEGURA GARCIA" and "MENDEZ
+    # SEGURA" are a mother's and a child's, not one name written two ways.
+    first_same = _bools(
+        pc.equal(_first_token(_strings(family_l)), _first_token(_strings(family_r)))
+    )
+    partial |= overlap(Tokens.of(family_l), Tokens.of(family_r), n) & present & first_same
     partial |= (
         contained_either_way(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n)
         & present
