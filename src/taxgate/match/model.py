@@ -55,6 +55,7 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("house_number", "family_phonetic", "given_phonetic"),
     ("dob", "given_phonetic"),
     ("city", "family_phonetic", "given_phonetic"),
+    ("house_number", "street_name", "city"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (
