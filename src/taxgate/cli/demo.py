@@ -10,6 +10,7 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
 from taxgate.cli.console import console, plain, progress_bar
 from taxgate.cli.gate import print_summary
@@ -17,6 +18,8 @@ from taxgate.cli.ledger import print_audit
 from taxgate.cli.process import outcome_table
 from taxgate.cli.world import summary_table
 from taxgate.config import get_settings
+from taxgate.decide.reviews import load_resolutions, pending_reviews, resolve
+from taxgate.formats.codes import Outcome
 from taxgate.formats.keys import load_keyring
 from taxgate.formats.signing import verify_manifest_file
 from taxgate.formats.tables import read_table
@@ -27,7 +30,7 @@ from taxgate.ledger.rows_audit import read_secret
 from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.master import load_filings
 from taxgate.match.train import train
-from taxgate.pipeline import ProcessResult, process_batch
+from taxgate.pipeline import process_batch, release_reviewed
 from taxgate.policy import load_policy
 from taxgate.world import WorldConfig, build_world
 from taxgate.world.evaluate import GateScore, OutcomeScore, score_gate, score_outcomes
@@ -140,12 +143,14 @@ def _run(
     if result.decisions is None:
         raise typer.Exit(1)
     console.print(outcome_table(result))
-    if result.response_manifest is None:
-        console.print(f"{result.review_queue} decision(s) await review; no response released.")
-        return
+    responses, response_path = result.responses, result.response_manifest
+    if response_path is None:
+        responses, response_path = _decline_reviews_and_release(
+            summary.paths.manifest, home, disclosing_key, ledger, result.decisions
+        )
     kept = "" if keep else " (in a temporary home, removed at exit; --home DIR keeps it)"
-    console.print(plain(f"signed response: {result.response_manifest}{kept}"))
-    console.print(accuracy_table(score_outcomes(truth, outcomes(result))))
+    console.print(plain(f"signed response: {response_path}{kept}"))
+    console.print(accuracy_table(score_outcomes(truth, outcomes(result.decisions, responses))))
 
     console.rule("[bold]5. The transparency log")
     console.print("checkpoint signed after the batch:")
@@ -156,13 +161,40 @@ def _run(
         raise typer.Exit(1)
 
 
-def outcomes(result: ProcessResult) -> pa.Table:
+DEMO_OFFICER = "taxgate demo (no officer present)"
+DEMO_NOTE = "the demo declines what only a person could confirm"
+
+
+def _decline_reviews_and_release(
+    manifest: Path, home: Path, key: Path, ledger: Engine, decisions: pa.Table
+) -> tuple[pa.Table, Path]:
+    """The review desk, run by nobody: every REVIEW resolved NOT_CONFIRMED, then released,
+    as `taxgate review resolve` and `taxgate review release` would."""
+    out = home / "answer"
+    pending = pending_reviews(decisions, load_resolutions(out))
+    console.print(
+        f"{pending.num_rows} decision(s) await a disclosure officer (taxgate review list). "
+        "With no officer present the demo resolves each NOT_CONFIRMED and releases the batch; "
+        "`taxgate review resolve` takes an officer's decision instead."
+    )
+    for subject_id in pending.column("subject_id").to_pylist():
+        resolve(out, decisions, subject_id, Outcome.NOT_CONFIRMED, DEMO_OFFICER, DEMO_NOTE)
+    return release_reviewed(
+        manifest,
+        home=home,
+        policy=load_policy(),
+        key_path=key,
+        out=out,
+        ledger=ledger,
+        secret=load_or_create_secret(home),
+    )
+
+
+def outcomes(decisions: pa.Table, responses: pa.Table) -> pa.Table:
     """Each subject's released outcome with the taxpayer it was confirmed to (for scoring)."""
-    decisions = result.decisions
     tin_by_row = dict(
         zip(decisions.column("row").to_pylist(), decisions.column("tin").to_pylist(), strict=True)
     )
-    responses = result.responses
     return pa.table(
         {
             "subject_id": responses.column("subject_id"),

@@ -103,6 +103,21 @@ def write_arrow_csv(table: pa.Table, destination: Path | Any) -> None:
     )
 
 
+class ArrowCsvStream:
+    """An Arrow CSV writer fed table by table (a streamed file such as a load's rejects), each
+    table neutralised and quoted as `write_arrow_csv` does."""
+
+    def __init__(self, sink: Any, schema: pa.Schema) -> None:
+        options = pacsv.WriteOptions(quoting_style="needed")  # "needed" quotes all text
+        self._writer = pacsv.CSVWriter(sink, schema, write_options=options)
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(neutralise_table(table))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
 def write_csv_rows(
     fh: TextIO,
     header: Iterable[str],

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from annotated_types import Ge, Le
 
 from taxgate.errors import FormatError
 from taxgate.formats import tables
-from taxgate.formats.csvcells import neutralise_table
+from taxgate.formats.csvcells import ArrowCsvStream
 from taxgate.formats.records import Filing
 from taxgate.home import FILE_MODE, private_file
 
@@ -209,7 +208,7 @@ class RejectFile:
     path: Path
     rows: int = 0
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
-    _writer: pacsv.CSVWriter | None = field(default=None, repr=False)
+    _writer: ArrowCsvStream | None = field(default=None, repr=False)
     _sink: object | None = field(default=None, repr=False)
 
     def add(self, part: Split) -> None:
@@ -217,14 +216,12 @@ class RejectFile:
         self.reasons.update(part.reasons)
         if part.rejects is None:
             return
-        table = neutralise_table(part.rejects)
         if self._writer is None:
             private_file(self.path)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
             self._sink = os.fdopen(fd, "wb")
-            options = pacsv.WriteOptions(quoting_style="needed")  # "needed" quotes all text
-            self._writer = pacsv.CSVWriter(self._sink, table.schema, write_options=options)
-        self._writer.write_table(table)
+            self._writer = ArrowCsvStream(self._sink, part.rejects.schema)
+        self._writer.write(part.rejects)
 
     @property
     def written(self) -> bool:
