@@ -67,13 +67,17 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, required=True)
     parser.add_argument("--present-fraction", type=float, required=True)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--noise", choices=["default", "none"], default="default",
+        help="The world's keying noise on filings and requests (taxgate world --noise).",
+    )  # fmt: skip
     parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-bench"))
     args = parser.parse_args()
 
     # `taxgate process` counts every date rule from its own receipt clock: the batch is dated
     # the day it is processed, so the world's ground truth (orders 89 or 90 days old) holds.
     today = receipt_time().date().isoformat()
-    tag = f"{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}"
+    tag = f"{args.people}-{args.subjects}-{args.present_fraction}-{args.seed}-noise-{args.noise}"
     # The filings do not depend on the batch date, so the home's master index is kept.
     world, home = args.work / f"world-{tag}-{today}", args.work / f"home-{tag}"
     answer = args.work / f"answer-{tag}"
@@ -82,6 +86,7 @@ def main() -> None:
         timings["world"] = run(["world", "--people", str(args.people), "--subjects",
                                 str(args.subjects), "--present-fraction",
                                 str(args.present_fraction), "--seed", str(args.seed),
+                                "--noise", args.noise,
                                 "--batch-date", today, "--out", str(world)])  # fmt: skip
     if not master_path(home).exists():
         timings["master load"] = run(["master", "load", str(world / "filings.parquet"),

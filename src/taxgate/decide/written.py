@@ -195,8 +195,15 @@ def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.
         ~same & _present(left, right),
     )
     words_l, words_r = _without_directionals(left), _without_directionals(right)
+    # One name begins the other: checked column-wise on the first letters before any Python.
+    prefix = rules.street_type_min_name
+    begins = _bools(
+        pc.equal(
+            pc.utf8_slice_codeunits(core_l, 0, prefix), pc.utf8_slice_codeunits(core_r, 0, prefix)
+        )
+    )
     mistyped = _types_mistyped(
-        words_l, words_r, rules.street_type_min_name, rules.street_max_edits, ~same & ~near
+        words_l, words_r, rules.street_type_min_name, rules.street_max_edits, ~same & ~near & begins
     )
     return same | near | mistyped
 
