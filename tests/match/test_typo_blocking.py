@@ -1,0 +1,97 @@
+"""Blocking survives a typo in any one field, and the namesakes blocking cannot show are counted.
+
+Each test takes subjects the world's truth calls confirmable, puts one keying error in one
+field of the request, and checks that the true taxpayer is still among the candidates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from taxgate.match.master import connect
+from taxgate.match.predict import candidates
+
+SAMPLE = 40  # confirmable subjects per test: enough to catch a rule that fails, still fast
+
+
+def _confirmable(subjects_norm: pa.Table, truth: pa.Table) -> tuple[pa.Table, dict[str, str]]:
+    tins = {
+        r["subject_id"]: r["tin"]
+        for r in truth.to_pylist()
+        if r["expected_outcome"] == "CONFIRMED" and r["tin"]
+    }
+    keep = pc.is_in(subjects_norm.column("subject_id"), pa.array(list(tins)))
+    chosen = subjects_norm.filter(keep).slice(0, SAMPLE)
+    return chosen, tins
+
+
+def _mistype(value: str | None) -> str | None:
+    """One character changed in the middle: a keying error, not another value's shape."""
+    if not value or len(value) < 2:
+        return value
+    at = len(value) // 2
+    swap = "X" if not value[at].isdigit() else str((int(value[at]) + 1) % 10)
+    return value[:at] + swap + value[at + 1 :]
+
+
+def _with(table: pa.Table, column: str, values: list) -> pa.Table:
+    index = table.schema.get_field_index(column)
+    return table.set_column(
+        index, table.schema.field(column), pa.array(values, table.schema.field(column).type)
+    )
+
+
+def _found_share(pairs: pa.Table, chosen: pa.Table, tins: dict[str, str]) -> float:
+    found = {(r["subject_id"], r["tin"]) for r in pairs.select(["subject_id", "tin"]).to_pylist()}
+    ids = chosen.column("subject_id").to_pylist()
+    return sum((sid, tins[sid]) in found for sid in ids) / len(ids)
+
+
+@pytest.mark.parametrize(
+    ("column", "also"),
+    [
+        ("zip5", ()),
+        ("family_phonetic", ("family",)),
+        ("given_phonetic", ("given",)),
+        ("house_number", ()),
+        ("street_name", ()),
+    ],
+)
+def test_the_true_taxpayer_survives_a_typo_in_one_field(
+    subjects_norm: pa.Table, truth: pa.Table, trained_home: Path, column: str, also: tuple
+) -> None:
+    chosen, tins = _confirmable(subjects_norm, truth)
+    clean = _found_share(candidates(chosen, trained_home), chosen, tins)
+    mistyped = chosen
+    for name in (column, *also):
+        mistyped = _with(mistyped, name, [_mistype(v) for v in mistyped.column(name).to_pylist()])
+    if column == "zip5":  # the TIN would find it anyway: drop it, as most requests do
+        mistyped = _with(mistyped, "tin", [None] * mistyped.num_rows)
+    assert _found_share(candidates(mistyped, trained_home), chosen, tins) == clean
+
+
+def test_namesakes_are_counted_in_the_whole_master(
+    subjects_norm: pa.Table, trained_home: Path
+) -> None:
+    pairs = candidates(subjects_norm, trained_home)
+    con = connect(trained_home, read_only=True)
+    try:
+        expected = dict(
+            ((g, f, z), n - 1)
+            for g, f, z, n in con.execute(
+                "SELECT given, family, zip5, count(DISTINCT tin) FROM taxpayer_addresses "
+                "GROUP BY ALL"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    rows = pairs.select(["given_r", "family_r", "zip5_r", "namesakes_r"]).to_pylist()
+    assert rows and all(
+        r["namesakes_r"] == expected.get((r["given_r"], r["family_r"], r["zip5_r"]), 0)
+        for r in rows
+    )
+    assert any(r["namesakes_r"] > 0 for r in rows)  # the world has namesakes in a ZIP
