@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from scoring import (
     comparison,
     outcomes_of,
     review_statistics,
+    run,
 )
 from taxgate.formats.tables import read_table
 from taxgate.gate.receipt import receipt_time
@@ -37,17 +35,6 @@ from taxgate.policy import load_policy
 from taxgate.world.evaluate import OutcomeScore, score_outcomes
 
 RESULTS = Path(__file__).parent / "results"
-TAXGATE = [sys.executable, "-m", "taxgate"]
-
-
-def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run one taxgate command; return (wall seconds, peak RSS MiB) of that command alone."""
-    started = time.perf_counter()
-    child = subprocess.Popen([*TAXGATE, *args], stdout=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"taxgate {' '.join(args)} failed")
-    return round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024)
 
 
 def summary(score: OutcomeScore) -> dict[str, float]:

@@ -12,21 +12,15 @@ passed the gate. The REVIEW band is scored on the same subjects (its queue, and 
 confirmable subjects not confirmed automatically that it catches). What the gate refused is
 reported by reason code. FEBRL 4 is held out and refused by the converter.
 
-Until `taxgate model train` works when each taxpayer filed once (issue 10), a failed training
-is reported and the run stops after the gate and plain Splink, unless --borrow-model: then the
-model is trained on a `taxgate world` of 20,000 people, its prior set to the one training
-would give the FEBRL master (PRIOR_FILED / its taxpayers), and copied into the FEBRL home. The
-result says which model was used.
+Each taxpayer files once here: `taxgate model train` falls back to EM sessions that need no
+repeat filers and says so in the model card.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -43,44 +37,20 @@ from scoring import (
     comparison,
     outcomes_of,
     review_statistics,
+    run,
 )
 from taxgate.formats.codes import split_codes
 from taxgate.formats.tables import read_table
 from taxgate.gate.receipt import receipt_time
-from taxgate.gate.run import check_subjects
 from taxgate.match.master import master_path
-from taxgate.match.train import MODEL_FILE, PRIOR_FILED
 from taxgate.policy import load_policy
 from taxgate.world.evaluate import OutcomeScore, score_outcomes
 
 RESULTS = Path(__file__).parent / "results"
-TAXGATE = [sys.executable, "-m", "taxgate"]
 # Plain Splink's prior comes from pairs agreeing exactly on these fields (baselines.py); with no
 # TIN in the requests, the textbook deterministic rule is the full name and date of birth.
 PRIOR_KEYS_WITH_TIN = ("tin", "family_name")
 PRIOR_KEYS_WITHOUT_TIN = ("given_name", "family_name", "date_of_birth")
-# The borrowed model's world: the small world size the project's helpers use (a few hundred
-# people are too few for EM); only its filings are used.
-BORROWED_WORLD_PEOPLE = 20_000
-BORROWED_WORLD_SUBJECTS = 1
-
-
-class StageFailed(Exception):
-    """A taxgate command exited non-zero; carries its last error line."""
-
-
-def run(args: list[str]) -> tuple[float, float]:
-    """Run one taxgate command; return (wall seconds, peak RSS MiB) of that command alone."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [*TAXGATE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    err = child.stderr.read() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        last = [line for line in err.splitlines() if line.strip()][-1:] or ["(no message)"]
-        raise StageFailed(f"taxgate {args[0]} {args[1]}: {last[0][:300]}")
-    return round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024)
 
 
 def only(table: pa.Table, mask: np.ndarray) -> pa.Table:
@@ -110,36 +80,12 @@ def refusals(verdicts: pa.Table) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def borrow_model(home: Path, taxpayers: int, seed: int, work: Path) -> str:
-    """Train on a world from our generator; copy its model into `home`, with the prior
-    `taxgate model train` would give this master (PRIOR_FILED / its taxpayers)."""
-    world, donor = work / "borrowed-world", work / "borrowed-home"
-    today = receipt_time().date().isoformat()
-    run(["world", "--people", str(BORROWED_WORLD_PEOPLE), "--subjects",
-         str(BORROWED_WORLD_SUBJECTS), "--present-fraction", "0.5", "--seed", str(seed),
-         "--batch-date", today, "--out", str(world)])  # fmt: skip
-    run(["master", "load", str(world / "filings.parquet"), "--home", str(donor)])
-    run(["model", "train", "--home", str(donor)])
-    frozen = json.loads((donor / MODEL_FILE).read_text())
-    frozen["probability_two_random_records_match"] = PRIOR_FILED / taxpayers
-    (home / MODEL_FILE).write_text(json.dumps(frozen, indent=2) + "\n")
-    return (
-        f"borrowed: trained on `taxgate world --people {BORROWED_WORLD_PEOPLE} --seed {seed}`,"
-        f" prior set to {PRIOR_FILED} / {taxpayers} taxpayers"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=int, required=True, help="FEBRL 1, 2 or 3.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-febrl"))
     parser.add_argument("--request-tin", action="store_true", help="Requests carry the TIN.")
-    parser.add_argument(
-        "--borrow-model",
-        action="store_true",
-        help="If `taxgate model train` fails on the FEBRL master, train on a generated world.",
-    )
     args = parser.parse_args()
 
     today = receipt_time().date()
@@ -150,36 +96,26 @@ def main() -> None:
     conversion = convert(args.dataset, world, args.seed, today, request_tin=args.request_tin)
 
     timings: dict[str, tuple[float, float]] = {}
-    model = "trained on the FEBRL master"
-    failures: list[str] = []
     timings["master load"] = run(["master", "load", str(world / "filings.parquet"),
                                   "--home", str(home)])  # fmt: skip
-    try:
-        timings["model train"] = run(["model", "train", "--home", str(home)])
-    except StageFailed as exc:
-        failures.append(str(exc))
-        model = borrow_model(home, conversion.filings, args.seed, work) if args.borrow_model else ""
+    timings["model train"] = run(["model", "train", "--home", str(home)])
 
     truth = read_table(world / "truth.csv", "truth")
     subjects = read_table(world / "batch" / "subjects.csv", "subjects")
     filings = pq.read_table(world / "filings.parquet")
     policy = load_policy()
-    if model:
-        (home / "keyring").mkdir(exist_ok=True)
-        for record in (world / "keys").glob("*.pub.json"):
-            (home / "keyring" / record.name).write_bytes(record.read_bytes())
-        key = next(
-            p.with_name(p.name.replace(".pub.json", ".key"))
-            for p in (world / "keys").glob("*.pub.json")
-            if '"Disclosing Agency"' in p.read_text()
-        )
-        timings["process"] = run(["process", str(world / "batch" / "manifest.json"), "--home",
-                                  str(home), "--key", str(key), "--out", str(answer)])  # fmt: skip
-        verdicts = pq.read_table(answer / "verdicts.parquet")
-        outcomes = outcomes_of(answer)
-    else:  # no model: the gate's own entry gives the verdicts the pipeline would have used
-        verdicts, _ = check_subjects(subjects, policy, today)
-        outcomes = None
+    (home / "keyring").mkdir(exist_ok=True)
+    for record in (world / "keys").glob("*.pub.json"):
+        (home / "keyring" / record.name).write_bytes(record.read_bytes())
+    key = next(
+        p.with_name(p.name.replace(".pub.json", ".key"))
+        for p in (world / "keys").glob("*.pub.json")
+        if '"Disclosing Agency"' in p.read_text()
+    )
+    timings["process"] = run(["process", str(world / "batch" / "manifest.json"), "--home",
+                              str(home), "--key", str(key), "--out", str(answer)])  # fmt: skip
+    verdicts = pq.read_table(answer / "verdicts.parquet")
+    outcomes = outcomes_of(answer)
     proceed = np.asarray(verdicts.column("proceed").to_numpy(zero_copy_only=False), dtype=bool)
     truth_p = only(truth, proceed)
 
@@ -200,8 +136,7 @@ def main() -> None:
         "seed": args.seed,
         "date": today.isoformat(),
         "command": f"python bench/febrl_bench.py --dataset {args.dataset} --seed {args.seed}"
-        + (" --request-tin" if args.request_tin else "")
-        + (" --borrow-model" if args.borrow_model else ""),
+        + (" --request-tin" if args.request_tin else ""),
         "conversion": {k: v for k, v in asdict(conversion).items() if k != "paths"},
         "subjects": subjects.num_rows,
         "gate_refused": int((~proceed).sum()),
@@ -210,21 +145,17 @@ def main() -> None:
         "confirmable_among_proceeding": sum(
             t == "CONFIRMED" for t in truth_p.column("expected_outcome").to_pylist()
         ),
-        "model": model or "none: training failed (run with --borrow-model to go on)",
-        "failures": failures,
         "seconds_and_peak_mib": timings,
         "baseline_b_plain_splink": scored(plain) | {"seconds": plain_seconds},
         "baseline_c_plain_splink_address_checked": scored(checked)
         | address_check_effect(plain, checked),
     }
-    ours, review = None, None
-    if outcomes is not None:
-        ours = score_outcomes(truth_p, only(outcomes, proceed))
-        review = review_statistics(
-            truth_p, only(verdicts, proceed), pq.read_table(answer / "decisions.parquet")
-        )
-        result["taxgate"] = scored(ours) | {"awaiting_review": review.review_queue}
-        result["taxgate_review"] = review.as_dict()
+    ours = score_outcomes(truth_p, only(outcomes, proceed))
+    review = review_statistics(
+        truth_p, only(verdicts, proceed), pq.read_table(answer / "decisions.parquet")
+    )
+    result["taxgate"] = scored(ours) | {"awaiting_review": review.review_queue}
+    result["taxgate_review"] = review.as_dict()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"febrl-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

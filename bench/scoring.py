@@ -11,6 +11,10 @@ confirmable subjects not confirmed automatically that reach an officer, and the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -255,3 +259,24 @@ def comparison(
             f"{'met' if review.meets_target else 'not met'}."
         )
     return lines
+
+
+TAXGATE = [sys.executable, "-m", "taxgate"]
+
+
+class StageFailed(Exception):
+    """A taxgate command exited non-zero; carries its last error line."""
+
+
+def run(args: list[str]) -> tuple[float, float]:
+    """Run one taxgate command; return (wall seconds, peak RSS MiB) of that command alone."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [*TAXGATE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    err = child.stderr.read() if child.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        last = [line for line in err.splitlines() if line.strip()][-1:] or ["(no message)"]
+        raise StageFailed(f"taxgate {args[0]} {args[1]}: {last[0][:300]}")
+    return round(time.perf_counter() - started, 1), round(usage.ru_maxrss / 1024)
