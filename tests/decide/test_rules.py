@@ -357,7 +357,13 @@ def test_another_family_name_at_the_address_is_not_the_subject(policy) -> None:
     subject = person(given="JOSE ANTONIO", given_tokens=["JOSE", "ANTONIO"], family="PAEZ RIVERA")
     lodger = person(given="JOSE MANUEL", given_tokens=["JOSE", "MANUEL"], family="GARCIA ROJAS")
     decision = only([pair(subject, lodger, weight=STRONG, tin=A, given=7)], policy)
-    # Born the same day: a married name a person can recognise, never an automatic answer.
+    # Another compound given name and another family: not the subject, even born the same day.
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+    lodger = {**lodger, "given": "JOSE ANTONIO", "given_tokens": ["JOSE", "ANTONIO"]}
+    decision = only([pair(subject, lodger, weight=STRONG, tin=A, given=8)], policy)
+    # The same given name, born the same day: a married name a person can recognise, never an
+    # automatic answer.
     assert decision["outcome"] == "REVIEW"
     assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
     born_apart = {**lodger, "dob": date(1981, 7, 9)}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from taxgate.decide.contract import ELSE_LEVEL
 from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible, level
@@ -67,7 +68,7 @@ def households(
     # The best's family name, or the subject's as the requester wrote it: the best's filing
     # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
     requested_family = equal(table.column("family_r"), table.column("family_l"))
-    same_family = (same("family_r") | requested_family) & same_zip
+    same_family = (same("family_r") | requested_family | evidence.written.family_typo) & same_zip
     other = taxpayers.of_pair != top
     shares = any_per(taxpayers.of_pair, other & (same_address | same_family), count)
 
@@ -85,8 +86,12 @@ def households(
     )
 
     given_level, dob_level = level(table, "given"), level(table, "dob")
+    dob_missing = pc.is_null(table.column("dob_r")).to_numpy(zero_copy_only=False)
+    best_named = (evidence.written.given == Agreement.WRITTEN)[taxpayers.decisive[top]]
     fields = [
-        (evidence.dob_agrees, evidence.dob_agrees),
+        # A birth date the other's filing lacks could be the subject's (twins share one) when
+        # the best bears the subject's given name only in part: then nothing else tells them.
+        (evidence.dob_agrees, evidence.dob_agrees | (dob_missing & ~best_named)),
         (evidence.suffix_agrees, evidence.suffix_agrees),
         (given_best, given_other),
     ]
@@ -104,7 +109,12 @@ def households(
             (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
             # The requester's TIN, against a housemate whose name is not the subject's as
             # written: a TIN may be mistyped or another person's, so it never settles namesakes.
-            (evidence.tin_exact, (level(table, "tin") != ELSE_LEVEL) | evidence.given_exact),
+            (
+                evidence.tin_exact,
+                (level(table, "tin") != ELSE_LEVEL)
+                | given_other
+                | (written.given != Agreement.DIFFERENT),
+            ),
         ]
     best = deciding[taxpayers.subject_of]
     distinguished = np.zeros(count, dtype=bool)
@@ -129,6 +139,16 @@ def households(
     )
     weaker = other & given_best[anchor] & ~given_strict & part
     yields = ~any_per(taxpayers.of_pair, ~weaker, count)
+    # A suffix in the house (JR, SR, II) means two people of one name live there; a request
+    # without one cannot say which of them it asks about.
+    suffixed = (
+        other & same_address & pc.is_valid(table.column("suffix_r")).to_numpy(zero_copy_only=False)
+    )
+    suffix_asked = pc.is_valid(table.column("suffix_l")).to_numpy(zero_copy_only=False)
+    implied = any_per(taxpayers.of_pair, suffixed & ~suffix_asked, count)
+    implied &= ~evidence.dob_agrees[deciding[taxpayers.subject_of]]  # the birth date settles it
     return Households(
-        shares=shares, distinguished=distinguished & ~named_better, yields=yields & ~named_better
+        shares=shares | implied,
+        distinguished=distinguished & ~named_better & ~implied,
+        yields=yields & ~named_better & ~implied,
     )

@@ -208,6 +208,12 @@ def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.
     return same | near | mistyped
 
 
+def _second_token(values: pa.Array) -> pa.Array:
+    """The second word of each value; null where there is none."""
+    second = pc.replace_substring_regex(_strings(values), r"^\S+ ?(\S*).*$", r"\1")
+    return pc.if_else(pc.equal(second, ""), pa.scalar(None, pa.string()), second)
+
+
 def _first_token(values: pa.Array) -> pa.Array:
     return pc.list_element(pc.split_pattern(values, " "), 0)
 
@@ -244,12 +250,23 @@ def given_agreement(
     reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
     first_l, first_r = _strings(first_l), _strings(first_r)
     written = same | swapped | reversed_
+    # Compound given names that part after the first ("JOSE MIGUEL", "JOSE PEDRO") are two
+    # people's unless the second names agree too; one side without a second name is just
+    # shorter.
+    second_l, second_r = _second_token(given_l), _second_token(given_r)
+    compound = _present(second_l, second_r) & ~_bools(pc.equal(second_l, second_r))
+    compound &= ~within_edits(
+        second_l, second_r, rules.name_max_edits, rules.name_min_length, compound
+    )
+    compound &= ~nicknamed(second_l, second_r, compound)
     written |= nicknamed(first_l, first_r, present & ~written)
     other_form = gendered(first_l, first_r, present & ~written)
     typo = present & ~written & ~other_form
     written |= within_edits(first_l, first_r, rules.name_max_edits, rules.name_min_length, typo)
     partial = shortened(first_l, first_r, 1, present & ~written & ~other_form)
     partial |= within_edits(first_l, first_r, rules.name_max_edits, 1, typo & ~written)
+    partial |= written & compound & ~swapped
+    written &= ~compound | swapped
     return _classify(present, written, partial)
 
 
@@ -344,6 +361,7 @@ class Written:
     family: np.ndarray
     dob: np.ndarray
     street: np.ndarray
+    family_typo: np.ndarray  # the same family name but for spacing or the name edits
 
     @classmethod
     def of(cls, table: pa.Table, dob_level: np.ndarray, rules: DecisionRules) -> Written:
@@ -362,7 +380,11 @@ class Written:
         )
         crossed_family = family_agreement(given_l, family_r, family_l, given_r, rules)
         cross = np.minimum(crossed_given, crossed_family) > np.minimum(given, family)
+        joined_l, joined_r = _spaceless(family_l), _spaceless(family_r)
+        typo = _bools(pc.equal(joined_l, joined_r))
+        typo |= within_edits(joined_l, joined_r, rules.name_max_edits, rules.name_min_length, ~typo)
         return cls(
+            family_typo=typo,
             given=np.where(cross, crossed_given, given),
             family=np.where(cross, crossed_family, family),
             dob=dob_agreement(dob_level),
