@@ -208,3 +208,69 @@ def test_a_name_sent_reversed_and_initialled_confirms_with_a_second_identifier(p
         [pair({**subject, "dob": None}, filed, weight=STRONG, tin=A, given=0, family=0)], policy
     )
     assert decision["outcome"] == "REVIEW"
+
+
+def test_compound_given_names_that_part_are_two_people(policy) -> None:
+    """'José Miguel da Silva' was confirmed as 'José Pedro Silva', his housemate."""
+    subject = person(given="JOSE MIGUEL", given_tokens=["JOSE", "MIGUEL"], family="SILVA",
+                     dob=None)  # fmt: skip
+    pedro = person(given="JOSE PEDRO", given_tokens=["JOSE", "PEDRO"], family="SILVA")
+    decision = only([pair(subject, pedro, weight=STRONG, tin=A, given=7)], policy)
+    assert decision["outcome"] != "CONFIRMED"
+    assert "NAME_NOT_CORROBORATED" in reasons(decision)
+    shorter = person(given="JOSE", family="SILVA")  # the second name left off: just shorter
+    decision = only([pair(subject, shorter, weight=STRONG, tin=A, given=7)], policy)
+    assert decision["outcome"] == "CONFIRMED"
+
+
+def test_the_tin_does_not_settle_a_housemate_who_could_bear_the_name(policy) -> None:
+    subject = person(given="JESSI CA", family="CROSBY", dob=None, tin=A)
+    best = person(given="JESSICA", family="CROBSY", dob=date(2003, 2, 27))
+    namesake = person(given="JESSICA", family="CROSBY", dob=date(1999, 2, 9))
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A, family=5),
+        pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    # A housemate of another given name is told apart by the TIN the requester gave.
+    other = person(given="MICHELLE", family="CROSBY", dob=date(1999, 2, 9))
+    pairs[1] = pair(subject, other, weight=STRONG - 12, tin=B, address_id=2, given=0)
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"
+
+
+def test_a_suffix_in_the_house_implies_a_namesake_there(policy) -> None:
+    """A junior whose filing bears another given name (a keying error) is still a junior."""
+    subject = person(given="CHASE", family="RAMIREZ", dob=None)
+    best = person(given="CHASE", family="RAMIREZ", dob=None)
+    junior = person(given="BRIAN", family="RAMIREZ", suffix="JR", dob=date(2001, 11, 3))
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A),
+        pair(subject, junior, weight=STRONG - 12, tin=B, address_id=2, given=0),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    with_dob = {**subject, "dob": date(1970, 1, 1)}
+    best_dob = {**best, "dob": date(1970, 1, 1)}
+    pairs = [
+        pair(with_dob, best_dob, weight=STRONG, tin=A),
+        pair(with_dob, junior, weight=STRONG - 12, tin=B, address_id=2, given=0, dob=0),
+    ]
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"
+
+
+def test_a_birth_date_cannot_exclude_an_equally_close_twin_without_one(policy) -> None:
+    """'Lie Liu' with Jie's birth date was confirmed as Jie; the request was about Lei, whose
+    filing has no birth date."""
+    subject = person(given="LIE", family="LIU", dob=date(2004, 6, 11))
+    jie = person(given="JIE", family="LIU", dob=date(2004, 6, 11))
+    lei = person(given="LEI", family="LIU", dob=None)
+    pairs = [
+        pair(subject, jie, weight=STRONG, tin=A, given=0),
+        pair(subject, lei, weight=STRONG - 12, tin=B, address_id=2, given=0),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
