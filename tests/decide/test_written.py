@@ -63,6 +63,9 @@ def street(left: str | None, right: str | None, policy) -> bool:
         ("LUIS", "LUISA", D),
         ("DANIELA", "DANIEL", D),
         ("MARIO", "MRAIO", W),  # a transposition stays a typo
+        ("FANG", "YANG", P),  # four letters: one edit may be another name, never WRITTEN
+        ("JOSE MIGUEL", "JOSE PEDRO", D),  # compound given names that part: two people
+        ("JOSE MIGUEL", "JOSE", W),  # the second name left off: just shorter
         ("QUANG VAN", "HUNG VAN", D),  # only the middle name in common
         ("JENNIFER", "LISA JENNIFER", D),  # only among the other's names
         ("CINDY", "CYNTHIA", W),  # a nickname the package knows

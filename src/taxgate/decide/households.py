@@ -105,6 +105,12 @@ def households(
                 written.given == Agreement.WRITTEN,
                 given_other | (written.given != Agreement.DIFFERENT),
             ),
+            # Even a given name only partly the subject's (an initial, a short name mistyped)
+            # against another given name altogether.
+            (
+                written.given != Agreement.DIFFERENT,
+                given_other | (written.given != Agreement.DIFFERENT),
+            ),
             # The same family against another family: a housemate of another surname.
             (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
             # The requester's TIN, against a housemate whose name is not the subject's as

@@ -251,8 +251,8 @@ def given_agreement(
     first_l, first_r = _strings(first_l), _strings(first_r)
     written = same | swapped | reversed_
     # Compound given names that part after the first ("JOSE MIGUEL", "JOSE PEDRO") are two
-    # people's unless the second names agree too; one side without a second name is just
-    # shorter.
+    # people's (DIFFERENT) unless the second names agree too; one side without a second name
+    # is just shorter.
     second_l, second_r = _second_token(given_l), _second_token(given_r)
     compound = _present(second_l, second_r) & ~_bools(pc.equal(second_l, second_r))
     compound &= ~within_edits(
@@ -265,8 +265,8 @@ def given_agreement(
     written |= within_edits(first_l, first_r, rules.name_max_edits, rules.name_min_length, typo)
     partial = shortened(first_l, first_r, 1, present & ~written & ~other_form)
     partial |= within_edits(first_l, first_r, rules.name_max_edits, 1, typo & ~written)
-    partial |= written & compound & ~swapped
     written &= ~compound | swapped
+    partial &= ~compound | swapped
     return _classify(present, written, partial)
 
 
