@@ -11,7 +11,6 @@ from taxgate.decide.written import (
     dob_agreement,
     family_agreement,
     given_agreement,
-    street_written,
 )
 
 W, P, M, D = Agreement.WRITTEN, Agreement.PARTIAL, Agreement.MISSING, Agreement.DIFFERENT
@@ -43,13 +42,6 @@ def family(left: str | None, right: str | None, policy, given_name: str = "ANA")
         policy.decision,
     )
     return Agreement(int(out[0]))
-
-
-def street(left: str | None, right: str | None, policy) -> bool:
-    out = street_written(
-        pa.array([left], pa.string()), pa.array([right], pa.string()), policy.decision
-    )
-    return bool(out[0])
 
 
 @pytest.mark.parametrize(
@@ -111,24 +103,6 @@ def test_a_name_sent_reversed_agrees_on_both_fields(policy) -> None:
         policy.decision,
     )  # fmt: skip
     assert Agreement(int(out[0])) == W
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "same"),
-    [
-        ("BENJAMI N WAY", "BENJAMIN WAY", True),  # a stray space
-        ("BENJAMNI WAY", "BENJAMIN WAY", True),  # letters swapped
-        ("BENJAMIN WAY", "N BENJAMIN WAY", True),  # a directional added
-        ("MAIN ST N", "MAIN ST", True),  # a trailing directional dropped
-        ("S MAIN ST", "N MAIN ST", False),  # a directional changed: another street
-        ("MAIN AVE", "MAIN ST", False),  # another street type
-        ("MAIN AVE", "MARTIN AVE", False),  # a neighbouring street, not a typo
-        ("OAKS ST", "OAK ST", False),  # too short to tolerate an edit
-        ("BENJAMIN WAY", None, False),
-    ],
-)
-def test_a_street_written_differently_is_the_same_street(policy, left, right, same) -> None:
-    assert street(left, right, policy) is same
 
 
 def test_birth_dates_one_edit_apart_agree_and_other_dates_contradict() -> None:

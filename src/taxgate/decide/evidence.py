@@ -23,8 +23,9 @@ from taxgate.decide.contract import (
     TIN_EXACT,
     ZIP5_EXACT,
 )
+from taxgate.decide.edits import within_edits
 from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
-from taxgate.decide.written import Written, within_edits
+from taxgate.decide.written import Written
 from taxgate.policy.model import DecisionRules
 
 

@@ -4,8 +4,7 @@ The model's levels rank likeness; the rules need a different question answered: 
 difference one of writing (a typo, a transposition, a stray or missing space, a dropped
 directional, a nickname, an initial) or one of identity (another given name, another family,
 another birthday)? Writing is tolerated up to the policy's `[decision]` edit limits; identity
-never is. rapidfuzz computes the edit distances in C++ over whole columns: per-pair Python is
-too slow for a batch of a million subjects.
+never is. Streets are judged in `decide.streets`, edit distances in `decide.edits`.
 """
 
 from __future__ import annotations
@@ -16,22 +15,13 @@ from enum import IntEnum
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from rapidfuzz.distance import DamerauLevenshtein
-from rapidfuzz.process import cpdist
 
 from taxgate.decide.contract import DOB_ONE_EDIT_OR_SWAPPED, DOB_SAME_YEAR, NULL_LEVEL
+from taxgate.decide.edits import bools, both_present, spaceless, strings, within_edits
+from taxgate.decide.streets import street_written
 from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
-from taxgate.normalize.address import DIRECTIONS, STREET_TYPE_ABBREVIATIONS, STREET_TYPES
 from taxgate.normalize.nicknames import related
 from taxgate.policy.model import DecisionRules
-
-_DIRECTIONS = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
-# USPS street type -> every spelling Publication 28 lists for it ("PL" -> PL, PLACE).
-_SPELLINGS: dict[str, tuple[str, ...]] = {}
-for _spelling, _kind in STREET_TYPE_ABBREVIATIONS.items():
-    _SPELLINGS[_kind] = (*_SPELLINGS.get(_kind, (_kind,)), _spelling)
-_LEADING_DIRECTION = rf"^(?:{_DIRECTIONS}) "
-_TRAILING_DIRECTION = rf" (?:{_DIRECTIONS})$"
 
 
 class Agreement(IntEnum):
@@ -43,48 +33,13 @@ class Agreement(IntEnum):
     WRITTEN = 3  # the same value written differently (typo, spacing, nickname, order)
 
 
-def _strings(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    return pc.cast(array, pa.string())
-
-
-def _spaceless(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return pc.replace_substring(_strings(values), " ", "")
-
-
-def _bools(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def within_edits(
-    left: pa.Array, right: pa.Array, max_edits: int, min_length: int, where: np.ndarray
-) -> np.ndarray:
-    """Where `where` holds: both present, the shorter at least `min_length` characters long, and
-    at most `max_edits` Damerau-Levenshtein edits apart."""
-    result = np.zeros(len(left), dtype=bool)
-    shortest = pc.min_element_wise(pc.utf8_length(left), pc.utf8_length(right))
-    candidate = where & _present(left, right) & _bools(pc.greater_equal(shortest, min_length))
-    at = np.flatnonzero(candidate)
-    if at.size:
-        index = pa.array(at, pa.int64())
-        distance = cpdist(
-            left.take(index).to_pylist(),
-            right.take(index).to_pylist(),
-            scorer=DamerauLevenshtein.distance,
-            score_cutoff=max_edits + 1,
-            workers=1,
-        )
-        result[at] = np.asarray(distance) <= max_edits
-    return result
-
-
 def shortened(left: pa.Array, right: pa.Array, min_length: int, where: np.ndarray) -> np.ndarray:
     """Where `where` holds: one value begins the other and is at least `min_length` long
     ("ALEX" for "ALEXANDRA", "NIC" for "NICOLAS")."""
     result = np.zeros(len(left), dtype=bool)
     first_l = pc.utf8_slice_codeunits(left, 0, 1)
-    candidate = where & _present(left, right)
-    candidate &= _bools(pc.equal(first_l, pc.utf8_slice_codeunits(right, 0, 1)))
+    candidate = where & both_present(left, right)
+    candidate &= bools(pc.equal(first_l, pc.utf8_slice_codeunits(right, 0, 1)))
     at = np.flatnonzero(candidate)
     if at.size:
         index = pa.array(at, pa.int64())
@@ -100,7 +55,7 @@ def nicknamed(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
     """Where `where` holds: one token is a reading of the other (`normalize.nicknames`), judged
     once per distinct pair of tokens."""
     result = np.zeros(len(left), dtype=bool)
-    at = np.flatnonzero(where & _present(left, right))
+    at = np.flatnonzero(where & both_present(left, right))
     if at.size:
         index = pa.array(at, pa.int64())
         pairs = list(zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True))
@@ -109,108 +64,9 @@ def nicknamed(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
     return result
 
 
-def _present(left: pa.Array, right: pa.Array) -> np.ndarray:
-    return ~_bools(pc.or_(pc.is_null(left), pc.is_null(right)))
-
-
-def _without_directionals(street: pa.Array | pa.ChunkedArray) -> pa.Array:
-    text = pc.replace_substring_regex(_strings(street), _LEADING_DIRECTION, "")
-    return pc.replace_substring_regex(text, _TRAILING_DIRECTION, "")
-
-
-def street_core(street: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The standardised street without a leading or trailing directional and without spaces:
-    "N BENJAMI N WAY" and "BENJAMIN WAY" differ by one edit, "MAIN AVE" and "MAIN ST" by more."""
-    return pc.replace_substring(_without_directionals(street), " ", "")
-
-
-def _directionals(street: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """The leading and the trailing directional of each street ("" where there is none)."""
-    parts = pc.extract_regex(
-        pc.fill_null(_strings(street), ""),
-        rf"^(?P<lead>(?:{_DIRECTIONS}) )?.*?(?P<trail> (?:{_DIRECTIONS}))?$",
-    )
-    return pc.struct_field(parts, "lead"), pc.struct_field(parts, "trail")
-
-
-def _compatible(left: pa.Array, right: pa.Array) -> np.ndarray:
-    """Equal, or one of them empty: a directional dropped, never changed."""
-    return _bools(pc.or_(pc.equal(left, right), pc.or_(pc.equal(left, ""), pc.equal(right, ""))))
-
-
-def _typed(core_words: str) -> tuple[str, str | None]:
-    """A street without directionals, as (spaceless name, its USPS type or None)."""
-    words = core_words.split()
-    if len(words) > 1 and words[-1] in STREET_TYPES:
-        return "".join(words[:-1]), words[-1]
-    return "".join(words), None
-
-
-def _mistyped(typed: str, untyped: str, min_length: int, max_edits: int) -> bool:
-    """`untyped` is the typed street's name followed by its type misspelt or joined to it:
-    "LEA PLCE", "HIBISCUS RESCENT", "GLOVERASTREET" for "LEA PL", "HIBISCUS CRES",
-    "GLOVER ST". Another type ("MAIN AVE" for "MAIN ST") is never a misspelling."""
-    body, kind = _typed(typed)
-    rest_body, rest_kind = _typed(untyped)
-    if kind is None or rest_kind is not None or len(body) < min_length:
-        return False
-    if not rest_body.startswith(body):
-        return False
-    rest = rest_body[len(body) :]
-    return any(
-        DamerauLevenshtein.distance(rest, spelling, score_cutoff=max_edits) <= max_edits
-        for spelling in _SPELLINGS.get(kind, (kind,))
-    )
-
-
-def _types_mistyped(
-    left: pa.Array, right: pa.Array, min_length: int, max_edits: int, where: np.ndarray
-) -> np.ndarray:
-    result = np.zeros(len(left), dtype=bool)
-    at = np.flatnonzero(where & _present(left, right))
-    if at.size:
-        index = pa.array(at, pa.int64())
-        pairs = zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True)
-        result[at] = [
-            _mistyped(a, b, min_length, max_edits) or _mistyped(b, a, min_length, max_edits)
-            for a, b in pairs
-        ]
-    return result
-
-
-def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.ndarray:
-    """The same street written differently (or identically), per the policy's tolerance. A
-    directional may be added or dropped, not changed: "S MAIN ST" is another street than
-    "N MAIN ST". A street type may be misspelt or joined to the name ("JUKES STCREET",
-    "TRISTANIASTREET"), never replaced by another type: "MAIN AVE" is not "MAIN ST"."""
-    core_l, core_r = street_core(left), street_core(right)
-    (lead_l, trail_l), (lead_r, trail_r) = _directionals(left), _directionals(right)
-    same = _bools(pc.equal(core_l, core_r))
-    same &= _compatible(lead_l, lead_r) & _compatible(trail_l, trail_r)
-    near = within_edits(
-        core_l,
-        core_r,
-        rules.street_max_edits,
-        rules.street_min_length,
-        ~same & _present(left, right),
-    )
-    words_l, words_r = _without_directionals(left), _without_directionals(right)
-    # One name begins the other: checked column-wise on the first letters before any Python.
-    prefix = rules.street_type_min_name
-    begins = _bools(
-        pc.equal(
-            pc.utf8_slice_codeunits(core_l, 0, prefix), pc.utf8_slice_codeunits(core_r, 0, prefix)
-        )
-    )
-    mistyped = _types_mistyped(
-        words_l, words_r, rules.street_type_min_name, rules.street_max_edits, ~same & ~near & begins
-    )
-    return same | near | mistyped
-
-
 def _second_token(values: pa.Array) -> pa.Array:
     """The second word of each value; null where there is none."""
-    second = pc.replace_substring_regex(_strings(values), r"^\S+ ?(\S*).*$", r"\1")
+    second = pc.replace_substring_regex(strings(values), r"^\S+ ?(\S*).*$", r"\1")
     return pc.if_else(pc.equal(second, ""), pa.scalar(None, pa.string()), second)
 
 
@@ -237,24 +93,24 @@ def given_agreement(
     Barnes" without a person's judgement.
     """
     n = len(given_l)
-    present = _present(given_l, given_r)
-    first_l, first_r = _first_token(_strings(given_l)), _first_token(_strings(given_r))
+    present = both_present(given_l, given_r)
+    first_l, first_r = _first_token(strings(given_l)), _first_token(strings(given_r))
     canonical_l = pc.list_element(tokens_l, 0) if len(tokens_l) else first_l
     canonical_r = pc.list_element(tokens_r, 0) if len(tokens_r) else first_r
     same = (
-        _bools(pc.equal(first_l, first_r))
-        | _bools(pc.equal(canonical_l, canonical_r))
-        | _bools(pc.equal(_spaceless(given_l), _spaceless(given_r)))
+        bools(pc.equal(first_l, first_r))
+        | bools(pc.equal(canonical_l, canonical_r))
+        | bools(pc.equal(spaceless(given_l), spaceless(given_r)))
     )
     swapped = same_sets(Tokens.of(tokens_l), Tokens.of(tokens_r), n) & present
     reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
-    first_l, first_r = _strings(first_l), _strings(first_r)
+    first_l, first_r = strings(first_l), strings(first_r)
     written = same | swapped | reversed_
     # Compound given names that part after the first ("JOSE MIGUEL", "JOSE PEDRO") are two
     # people's (DIFFERENT) unless the second names agree too; one side without a second name
     # is just shorter.
     second_l, second_r = _second_token(given_l), _second_token(given_r)
-    compound = _present(second_l, second_r) & ~_bools(pc.equal(second_l, second_r))
+    compound = both_present(second_l, second_r) & ~bools(pc.equal(second_l, second_r))
     compound &= ~within_edits(
         second_l, second_r, rules.name_max_edits, rules.name_min_length, compound
     )
@@ -279,7 +135,7 @@ def gendered(left: pa.Array, right: pa.Array, where: np.ndarray) -> np.ndarray:
     """Where `where` holds: the two are the feminine and masculine forms of one name, differing
     only in a final A, O or E, or by a final A added (LUIS / LUISA, DANIEL / DANIELA)."""
     result = np.zeros(len(left), dtype=bool)
-    at = np.flatnonzero(where & _present(left, right))
+    at = np.flatnonzero(where & both_present(left, right))
     if at.size:
         index = pa.array(at, pa.int64())
         pairs = zip(left.take(index).to_pylist(), right.take(index).to_pylist(), strict=True)
@@ -311,11 +167,11 @@ def family_agreement(
     two surnames in common ("RODRIGUEZ LOPEZ", "RODRIGUEZ VELASQUEZ"), or the whole name's words
     within the other's in another order."""
     n = len(family_l)
-    present = _present(family_l, family_r)
-    same = _bools(pc.equal(_spaceless(family_l), _spaceless(family_r)))
+    present = both_present(family_l, family_r)
+    same = bools(pc.equal(spaceless(family_l), spaceless(family_r)))
     moved = contained_either_way(Tokens.of(family_l), Tokens.of(family_r), n) & present
     reversed_ = same_sets(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n) & present
-    joined_l, joined_r = _spaceless(family_l), _spaceless(family_r)
+    joined_l, joined_r = spaceless(family_l), spaceless(family_r)
     written = same | moved | reversed_
     written |= within_edits(
         joined_l, joined_r, rules.name_max_edits, rules.name_min_length, present & ~written
@@ -323,9 +179,7 @@ def family_agreement(
     partial = within_edits(joined_l, joined_r, rules.name_max_edits, 1, present & ~written)
     # One surname of two in common counts only as the first: "SEGURA GARCIA" and "MENDEZ
     # SEGURA" are a mother's and a child's, not one name written two ways.
-    first_same = _bools(
-        pc.equal(_first_token(_strings(family_l)), _first_token(_strings(family_r)))
-    )
+    first_same = bools(pc.equal(_first_token(strings(family_l)), _first_token(strings(family_r))))
     partial |= overlap(Tokens.of(family_l), Tokens.of(family_r), n) & present & first_same
     partial |= (
         contained_either_way(Tokens.of(given_l, family_l), Tokens.of(given_r, family_r), n)
@@ -380,8 +234,8 @@ class Written:
         )
         crossed_family = family_agreement(given_l, family_r, family_l, given_r, rules)
         cross = np.minimum(crossed_given, crossed_family) > np.minimum(given, family)
-        joined_l, joined_r = _spaceless(family_l), _spaceless(family_r)
-        typo = _bools(pc.equal(joined_l, joined_r))
+        joined_l, joined_r = spaceless(family_l), spaceless(family_r)
+        typo = bools(pc.equal(joined_l, joined_r))
         typo |= within_edits(joined_l, joined_r, rules.name_max_edits, rules.name_min_length, ~typo)
         return cls(
             family_typo=typo,

@@ -1,0 +1,33 @@
+"""How a street is written (taxgate.decide.streets)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from taxgate.decide.streets import street_written
+
+
+def street(left: str | None, right: str | None, policy) -> bool:
+    out = street_written(
+        pa.array([left], pa.string()), pa.array([right], pa.string()), policy.decision
+    )
+    return bool(out[0])
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "same"),
+    [
+        ("BENJAMI N WAY", "BENJAMIN WAY", True),  # a stray space
+        ("BENJAMNI WAY", "BENJAMIN WAY", True),  # letters swapped
+        ("BENJAMIN WAY", "N BENJAMIN WAY", True),  # a directional added
+        ("MAIN ST N", "MAIN ST", True),  # a trailing directional dropped
+        ("S MAIN ST", "N MAIN ST", False),  # a directional changed: another street
+        ("MAIN AVE", "MAIN ST", False),  # another street type
+        ("MAIN AVE", "MARTIN AVE", False),  # a neighbouring street, not a typo
+        ("OAKS ST", "OAK ST", False),  # too short to tolerate an edit
+        ("BENJAMIN WAY", None, False),
+    ],
+)
+def test_a_street_written_differently_is_the_same_street(policy, left, right, same) -> None:
+    assert street(left, right, policy) is same
