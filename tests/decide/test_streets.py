@@ -31,3 +31,8 @@ def street(left: str | None, right: str | None, policy) -> bool:
 )
 def test_a_street_written_differently_is_the_same_street(policy, left, right, same) -> None:
     assert street(left, right, policy) is same
+
+
+@pytest.mark.parametrize(("left", "right"), [("11TH CIR", "18TH CIR"), ("E 112TH ST", "E 12TH ST")])
+def test_a_digit_changed_is_another_numbered_street(policy, left, right) -> None:
+    assert street(left, right, policy) is False

@@ -284,3 +284,31 @@ def test_a_birth_date_cannot_exclude_an_equally_close_twin_without_one(policy) -
     decision = only(pairs, policy)
     assert decision["outcome"] == "NOT_CONFIRMED"
     assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_namesake_at_the_requested_zip_counts_when_the_best_filed_another(policy) -> None:
+    """The best's filing carries a mistyped ZIP; its namesake lives at the requested one."""
+    subject = person(given="TAO", family="LIU", dob=None, tin=A)
+    best = person(given="TAO", family="LIU", zip5="78741")
+    namesake = person(given="TAO", family="LIU", dob=date(1999, 6, 24))
+    pairs = [
+        pair(subject, best, weight=STRONG, tin=A),
+        pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_housemate_filed_under_the_best_name_mistyped_could_be_the_subject(policy) -> None:
+    """'Jen Dixon' went to Jennifer (1951); her daughter filed as 'JXNNIFER' (2002)."""
+    subject = person(given="JEN", family="DIXON", dob=None)
+    mother = person(given="JENNIFER", family="DIXON", dob=date(1951, 9, 28))
+    daughter = person(given="JXNNIFER", family="DIXON", dob=date(2002, 2, 25))
+    pairs = [
+        pair(subject, mother, weight=STRONG, tin=A, given=7),
+        pair(subject, daughter, weight=STRONG - 12, tin=B, address_id=2, given=0),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)

@@ -23,10 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.decide.contract import ELSE_LEVEL
+from taxgate.decide.edits import bools, within_edits
 from taxgate.decide.evidence import PairEvidence, equal, given_agrees, given_compatible, level
 from taxgate.decide.taxpayers import Taxpayers, any_per
 from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
 from taxgate.decide.written import Agreement
+from taxgate.policy.model import DecisionRules
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def households(
     table: pa.Table,
     evidence: PairEvidence,
     taxpayers: Taxpayers,
+    rules: DecisionRules,
     close: tuple[int, int] | None = None,
 ) -> Households:
     count = taxpayers.count
@@ -59,17 +62,19 @@ def households(
     top = taxpayers.top[subject]
     anchor = pa.array(taxpayers.decisive[top], pa.int64())
 
+    other = taxpayers.of_pair != top
+
     def same(column: str) -> np.ndarray:
         values = table.column(column)
         return equal(values, values.take(anchor))
 
-    same_zip = same("zip5_r")
+    # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
+    same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
     same_address = same("house_number_r") & same("street_name_r") & same_zip
     # The best's family name, or the subject's as the requester wrote it: the best's filing
     # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
     requested_family = equal(table.column("family_r"), table.column("family_l"))
     same_family = (same("family_r") | requested_family | evidence.written.family_typo) & same_zip
-    other = taxpayers.of_pair != top
     shares = any_per(taxpayers.of_pair, other & (same_address | same_family), count)
 
     # The best taxpayer must agree strictly; another is ruled out only if it cannot be the
@@ -80,9 +85,15 @@ def households(
     given_other = evidence.given_exact.copy()
     others = np.flatnonzero(shares[taxpayers.of_pair])
     given_other[others] |= given_compatible(table, others)
-    # A housemate's given name written differently, or only an initial, could be the subject's.
+    # A housemate's given name written differently, or only an initial, could be the subject's;
+    # so could one that is the best's own name mistyped on the housemate's filing ("JXNNIFER").
     given_other |= (evidence.written.given == Agreement.WRITTEN) | (
         evidence.written.given == Agreement.PARTIAL
+    )
+    given_r = table.column("given_r").combine_chunks()
+    best_given = given_r.take(anchor)
+    given_other |= bools(pc.equal(given_r, best_given)) | within_edits(
+        given_r, best_given, rules.name_max_edits, rules.name_min_length, other
     )
 
     given_level, dob_level = level(table, "given"), level(table, "dob")

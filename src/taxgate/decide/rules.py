@@ -98,7 +98,11 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     evidence = PairEvidence.of(table, policy.decision)
     taxpayers = Taxpayers.of(table, evidence)
     house = households(
-        table, evidence, taxpayers, RELATIVE_LEVELS_FOR[policy.decision.relatives_level]
+        table,
+        evidence,
+        taxpayers,
+        policy.decision,
+        RELATIVE_LEVELS_FOR[policy.decision.relatives_level],
     )
     outcome, reasons, checks = _judge(table, evidence, taxpayers, house, policy)
     decided = np.isin(outcome, [Decision.CONFIRMED.value, Decision.REVIEW.value])

@@ -97,12 +97,19 @@ def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.
     (lead_l, trail_l), (lead_r, trail_r) = _directionals(left), _directionals(right)
     same = bools(pc.equal(core_l, core_r))
     same &= _compatible(lead_l, lead_r) & _compatible(trail_l, trail_r)
+    # An edit among the letters is a typo; among the digits it is another street (11TH, 18TH).
+    digits = bools(
+        pc.equal(
+            pc.replace_substring_regex(core_l, r"\D", ""),
+            pc.replace_substring_regex(core_r, r"\D", ""),
+        )
+    )
     near = within_edits(
         core_l,
         core_r,
         rules.street_max_edits,
         rules.street_min_length,
-        ~same & both_present(left, right),
+        ~same & both_present(left, right) & digits,
     )
     words_l, words_r = _without_directionals(left), _without_directionals(right)
     # One name begins the other: checked column-wise on the first letters before any Python.
