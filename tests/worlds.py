@@ -17,14 +17,15 @@ from taxgate.world import WorldConfig, build_world
 # Dated the day the tests run: `taxgate process` counts every date rule from its own receipt
 # clock, so the ground truth (orders 89 or 90 days old, ...) holds only for a batch received
 # on its date.
-# Without the keying noise: the tests that share this world exercise the ledger, recovery and
-# release, which need a batch that no decision holds back for review (noisy worlds are scored
-# by tests/world and bench/accuracy_bench.py).
+# Without the keying noise, and a seed whose batch no decision holds back for review under
+# policy 2025.4 (seed 3 had one REVIEW): the tests that share this world exercise the ledger,
+# recovery and release, which need a released batch. Noisy worlds and the REVIEW band are
+# scored by tests/world, tests/decide and bench/accuracy_bench.py.
 WORLD = WorldConfig(
     people=3000,
     subjects=300,
     present_fraction=0.5,
-    seed=3,
+    seed=10,
     batch_date=receipt_time().date(),
     noise="none",
 )
