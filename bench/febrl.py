@@ -56,17 +56,15 @@ import pyarrow.csv as pacsv
 
 from taxgate.formats.codes import Outcome
 from taxgate.formats.keys import new_key, write_key_pair
-from taxgate.formats.manifest import RequestManifest, Signer
 from taxgate.formats.signing import sign_manifest
 from taxgate.formats.tables import write_table
 from taxgate.gate.receipt import receipt_time
 from taxgate.world.build import (
-    ATTESTATION,
     DISCLOSING_AGENCY,
     DISCLOSING_SIGNER,
     REQUESTING_AGENCY,
     REQUESTING_SIGNER,
-    STATUTE,
+    request_manifest,
 )
 from taxgate.world.places import zip_table
 from taxgate.world.population import FIRST_FILING_DAY, LAST_FILING_DAY
@@ -406,14 +404,8 @@ def _sign(dataset: int, seed: int, batch_date: date, paths: dict[str, Path]) -> 
     )  # fmt: skip
     write_key_pair(req_key, req_record, paths["keys"])
     write_key_pair(dis_key, dis_record, paths["keys"])
-    manifest = RequestManifest(
-        batch_id=f"FEBRL{dataset}-{batch_date:%Y%m%d}-{seed}",
-        requesting_agency=REQUESTING_AGENCY,
-        submitted_on=batch_date,
-        signer=Signer(name=REQUESTING_SIGNER[0], title=REQUESTING_SIGNER[1]),
-        statutory_authority=STATUTE,
-        attestation=ATTESTATION,
-        subjects_file=paths["subjects"].name,
+    manifest = request_manifest(
+        f"FEBRL{dataset}-{batch_date:%Y%m%d}-{seed}", batch_date, paths["subjects"].name
     )
     sign_manifest(manifest, paths["manifest"], req_key, req_record).save(paths["manifest"])
 

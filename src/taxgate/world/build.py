@@ -215,15 +215,7 @@ def build_world(
     )  # fmt: skip
     write_key_pair(req_key, req_record, paths.keys)
     write_key_pair(dis_key, dis_record, paths.keys)
-    manifest = RequestManifest(
-        batch_id=f"REQ-{batch_date:%Y%m%d}-{seed}",
-        requesting_agency=REQUESTING_AGENCY,
-        submitted_on=batch_date,
-        signer=Signer(name=REQUESTING_SIGNER[0], title=REQUESTING_SIGNER[1]),
-        statutory_authority=STATUTE,
-        attestation=ATTESTATION,
-        subjects_file=paths.subjects.name,
-    )
+    manifest = request_manifest(f"REQ-{batch_date:%Y%m%d}-{seed}", batch_date, paths.subjects.name)
     signed = sign_manifest(manifest, paths.manifest, req_key, req_record)
     signed.save(paths.manifest)
 
@@ -256,6 +248,20 @@ def build_world(
         requesting_key_id=req_record.key_id,
         disclosing_key_id=dis_record.key_id,
         paths=paths,
+    )
+
+
+def request_manifest(batch_id: str, batch_date: date, subjects_file: str) -> RequestManifest:
+    """The unsigned manifest of a synthetic batch: the requesting agency's signer, statute and
+    attestation as the agreement has them (also used by bench/febrl.py)."""
+    return RequestManifest(
+        batch_id=batch_id,
+        requesting_agency=REQUESTING_AGENCY,
+        submitted_on=batch_date,
+        signer=Signer(name=REQUESTING_SIGNER[0], title=REQUESTING_SIGNER[1]),
+        statutory_authority=STATUTE,
+        attestation=ATTESTATION,
+        subjects_file=subjects_file,
     )
 
 
