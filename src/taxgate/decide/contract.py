@@ -17,7 +17,6 @@ from taxgate.match.model import COMPARISONS  # the matcher's comparisons, in exp
 
 NULL_LEVEL = -1
 ELSE_LEVEL = 0
-GIVEN_SHARES_A_TOKEN = 3
 DOB_EXACT = 3
 DOB_ONE_EDIT_OR_SWAPPED = 2
 DOB_SAME_YEAR = 1
@@ -35,12 +34,13 @@ STREET_LEVEL_FOR = {
 }
 """`decision.address_level` of the policy -> lowest street-name level that corroborates."""
 
-RELATIVE_LEVELS_FOR: dict[str, tuple[int, int] | None] = {
+RELATIVE_LEVELS_FOR: dict[str, int | None] = {
     "exact": None,
-    "close": (GIVEN_SHARES_A_TOKEN, DOB_ONE_EDIT_OR_SWAPPED),
+    "close": DOB_ONE_EDIT_OR_SWAPPED,
 }
-"""`decision.relatives_level` -> lowest (given name, date of birth) levels that tell a
-housemate apart when it disagrees outright; None: only exact agreement tells apart."""
+"""`decision.relatives_level` -> lowest date-of-birth level that tells a housemate apart when
+it disagrees outright (names are judged by `decide.written` instead of a model level); None:
+only exact agreement tells apart."""
 
 COMPARED_VALUES = (
     "given_l",

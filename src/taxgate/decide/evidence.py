@@ -49,11 +49,26 @@ def address_corroborated(table: pa.Table, rules: DecisionRules, written: Written
     """
     house = level(table, "house_number") == HOUSE_NUMBER_EXACT
     if rules.address_level == "tolerant":
-        street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
+        street = _street(table, written)
     else:
         street = level(table, "street_name") >= STREET_LEVEL_FOR[rules.address_level]
-    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
-    return house & street & place
+    return house & street & _place(table)
+
+
+def _street(table: pa.Table, written: Written) -> np.ndarray:
+    """The same street, exactly or written differently."""
+    return written.street | (level(table, "street_name") == STREET_NAME_EXACT)
+
+
+def _place(table: pa.Table) -> np.ndarray:
+    """The same ZIP or the same city."""
+    return (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
+
+
+def _near(table: pa.Table, column: str, max_edits: int, where: np.ndarray) -> np.ndarray:
+    left = table.column(f"{column}_l").combine_chunks()
+    right = table.column(f"{column}_r").combine_chunks()
+    return within_edits(left, right, max_edits, 1, where)
 
 
 def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
@@ -61,19 +76,15 @@ def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) 
     are close: an address a disclosure officer could recognise (a digit typed wrong, a street
     garbled, a ZIP and a city both mistyped)."""
     house = level(table, "house_number") == HOUSE_NUMBER_EXACT
-    street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
-    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
-    everywhere = np.ones(table.num_rows, dtype=bool)
-
-    def near(column: str) -> np.ndarray:
-        left = table.column(f"{column}_l").combine_chunks()
-        right = table.column(f"{column}_r").combine_chunks()
-        return within_edits(left, right, rules.review_max_edits, 1, everywhere)
-
-    house_close = house | near("house_number")
-    street_close = street | (level(table, "street_name") >= STREET_NAME_FUZZY)
-    place_close = place | near("zip5") | near("city")
+    street, place = _street(table, written), _place(table)
     agree = house.astype(int) + street.astype(int) + place.astype(int)
+    # Edit distances only where they can decide: one component agrees and this one does not.
+    some = agree >= 1
+    edits = rules.review_max_edits
+    house_close = house | _near(table, "house_number", edits, some & ~house)
+    street_close = street | (level(table, "street_name") >= STREET_NAME_FUZZY)
+    place_close = place | _near(table, "zip5", edits, some & ~place)
+    place_close |= _near(table, "city", edits, some & ~place_close)
     close = house_close.astype(int) + street_close.astype(int) + place_close.astype(int)
     return (agree >= 2) | ((agree >= 1) & (close == 3))
 
@@ -131,13 +142,9 @@ def house_number_near(table: pa.Table, rules: DecisionRules, written: Written) -
     """The street and ZIP or city corroborate and the house number is within the policy's
     `house_number_max_edits` ("20" for "22"): the same address if, and only if, who it is
     is not in doubt (the rules ask for the name and a second identifier)."""
-    street = written.street | (level(table, "street_name") == STREET_NAME_EXACT)
-    place = (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
     other = level(table, "house_number") != HOUSE_NUMBER_EXACT
-    left = table.column("house_number_l").combine_chunks()
-    right = table.column("house_number_r").combine_chunks()
-    near = within_edits(left, right, rules.house_number_max_edits, 1, street & place & other)
-    return near
+    where = _street(table, written) & _place(table) & other
+    return _near(table, "house_number", rules.house_number_max_edits, where)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def households(
     evidence: PairEvidence,
     taxpayers: Taxpayers,
     rules: DecisionRules,
-    close: tuple[int, int] | None = None,
+    close: int | None = None,
 ) -> Households:
     count = taxpayers.count
     subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
@@ -107,21 +107,13 @@ def households(
         (given_best, given_other),
     ]
     if close is not None:
-        _given_min, dob_min = close
         written = evidence.written
+        named_at_all = (written.given == Agreement.WRITTEN) | (written.given == Agreement.PARTIAL)
         fields += [
-            (dob_level >= dob_min, dob_level != ELSE_LEVEL),
-            # The same given name written differently (a typo) against another given name.
-            (
-                written.given == Agreement.WRITTEN,
-                given_other | (written.given != Agreement.DIFFERENT),
-            ),
-            # Even a given name only partly the subject's (an initial, a short name mistyped)
-            # against another given name altogether.
-            (
-                written.given != Agreement.DIFFERENT,
-                given_other | (written.given != Agreement.DIFFERENT),
-            ),
+            (dob_level >= close, dob_level != ELSE_LEVEL),
+            # The given name written differently, or only partly the subject's (an initial, a
+            # short name mistyped), against another given name altogether.
+            (named_at_all, given_other | (written.given != Agreement.DIFFERENT)),
             # The same family against another family: a housemate of another surname.
             (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
             # The requester's TIN, against a housemate whose name is not the subject's as

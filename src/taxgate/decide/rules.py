@@ -1,12 +1,14 @@
 """The decision rules of docs/matching.md section 4: confirm only what is certain.
 
 CONFIRMED needs all of: the best taxpayer's deciding pair reaches `decision.confirm_threshold`;
-it corroborates the requested address; no other taxpayer comes within
+it corroborates the requested address; the names are the subject's as written
+(taxgate.decide.written) and no birth date contradicts them; no other taxpayer comes within
 `decision.ambiguity_margin` match-weight points of it (a gap exactly at the margin is within
-it); every housemate or namesake is told apart (taxgate.decide.households); the names share a
-token; no other taxpayer holds the TIN the requester gave. The same with a probability from
-`decision.review_threshold` up to the confirm threshold is REVIEW. Everything else is
-NOT_CONFIRMED, with every reason that applied. A TIN match never stands in for an address.
+it); every housemate or namesake is told apart (taxgate.decide.households); no other taxpayer
+holds the TIN the requester gave. What fails only in ways a person could settle (a name or an
+address off in one part, a twin of another name within the margin) is REVIEW from
+`decision.review_threshold` up. Everything else is NOT_CONFIRMED, with every reason that
+applied. A TIN match never stands in for an address.
 """
 
 from __future__ import annotations
@@ -220,6 +222,7 @@ def _judge(
     named_apart = ~any_per(taxpayers.subject_of, close & (given != Agreement.DIFFERENT), len(top))
     named_apart &= given[top] == Agreement.WRITTEN
     settled = (unambiguous | named_apart) & ~conflict & ~dob_contradicts
+    # A twin within the margin settles only for REVIEW; confirming needs the margin itself.
     confirmable = settled & unambiguous & distinguished & corroborated & named
     confirm = confirmable & (probability >= rules.confirm_threshold)
     review = (
@@ -235,10 +238,10 @@ def _judge(
     outcome[confirm] = Decision.CONFIRMED.value
     outcome[review] = Decision.REVIEW.value
 
-    below_confirm = probability < rules.confirm_threshold
+    below_review = probability < rules.review_threshold
     failed = {
-        DecisionReason.BELOW_REVIEW: probability < rules.review_threshold,
-        DecisionReason.BELOW_CONFIRM: below_confirm & ~(probability < rules.review_threshold),
+        DecisionReason.BELOW_REVIEW: below_review,
+        DecisionReason.BELOW_CONFIRM: (probability < rules.confirm_threshold) & ~below_review,
         DecisionReason.ADDRESS_NOT_CORROBORATED: ~corroborated,
         DecisionReason.TIN_ONLY: taxpayers.tin_exact[top] & ~corroborated,
         DecisionReason.TIN_CONFLICT: conflict,
