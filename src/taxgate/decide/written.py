@@ -87,7 +87,7 @@ def given_agreement(
 
     WRITTEN: the same first given name as written, canonically or as a nickname, with the given and
     middle names swapped, the whole name reversed, or within the policy's name edits. PARTIAL:
-    one side is the other's initial or its beginning ("ALEX", "ALEXANDRA"), or a short name
+    one side is the other's initial or its beginning ("CHRISTO", "CHRISTOPHER"), or a short name
     within the edits ("YNAN", "YAN"): what a second identifier must confirm. A name that is only
     among the other's middle names is DIFFERENT: "Jennifer Barnes" is not "Lisa Jennifer
     Barnes" without a person's judgement.
