@@ -72,6 +72,7 @@ BASELINE_B_COLUMNS = ("given_name", "family_name", "date_of_birth", "tin", "stre
 BASELINE_B_U_PAIRS = 1e6
 BASELINE_B_PRIOR_RECALL = 0.7
 ZIP5 = 5
+BASELINE_B_EM_SESSIONS = (("family_name", "zip"), ("given_name", "date_of_birth"))
 
 
 def _plain(table: pa.Table, con: duckdb.DuckDBPyConnection, name: str, ids: str) -> None:
@@ -92,11 +93,14 @@ def baseline_b(
     confirm_threshold: float,
     seed: int,
     prior_keys: tuple[str, ...] = ("tin", "family_name"),
+    em_sessions: tuple[tuple[str, ...], ...] = BASELINE_B_EM_SESSIONS,
 ):
     """Outcomes (row, subject_id, outcome, tin) of a plain Splink link with default comparisons.
 
     `prior_keys`: the fields whose exact agreement estimates the prior; requests that never
     carry a TIN (FEBRL as bench/febrl.py converts it) need another rule, or no pair is found.
+    `em_sessions`: the blocking keys of the EM sessions; requests without a birth date need
+    sessions that do not block on it.
     """
     con = duckdb.connect()
     raw = subjects.append_column("row", pa.array(range(1, subjects.num_rows + 1), pa.int64()))
@@ -127,7 +131,7 @@ def baseline_b(
         [block_on(*prior_keys)], recall=BASELINE_B_PRIOR_RECALL
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=BASELINE_B_U_PAIRS, seed=seed)
-    for keys in (("family_name", "zip"), ("given_name", "date_of_birth")):
+    for keys in em_sessions:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on(*keys))
     pairs = linker.inference.predict().physical_name  # a table on `con`
     return con.execute(

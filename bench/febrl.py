@@ -78,6 +78,10 @@ HELD_OUT = 4  # FEBRL 4 checks issue 10 from outside: never converted, run or tu
 # external benchmark; one entity in ten with duplicates never asked about.
 ABSENT_FRACTION = 0.5
 UNREQUESTED_FRACTION = 0.1
+WITHOUT_DOB_HELP = (
+    "Requests carry name and address only, no date of birth (the shape of the external "
+    "benchmark of issue 10); the filings keep theirs."
+)
 TAX_YEARS_ASKED = 3  # taxable periods name up to the last three tax years, as the world's do
 ZIP_BLOCK = 10  # one ZIP per last postcode digit
 REQUIRED_FILING_FIELDS = ("given_name", "family_name", "street", "city")
@@ -106,6 +110,7 @@ class Conversion:
     by_case: dict[str, int]
     by_expected_outcome: dict[str, int]
     request_tin: bool
+    request_dob: bool
     paths: dict[str, str] = field(default_factory=dict)
 
 
@@ -255,10 +260,10 @@ def _filing(m: Mapped, tax_year: int, filed_on: date) -> dict:
     }  # fmt: skip
 
 
-def _request(m: Mapped, request_tin: bool) -> dict:
+def _request(m: Mapped, request_tin: bool, request_dob: bool) -> dict:
     return {
         "subject_id": None, "given_name": m.given_name, "middle_name": None,
-        "family_name": m.family_name, "date_of_birth": m.dob_text,
+        "family_name": m.family_name, "date_of_birth": m.dob_text if request_dob else None,
         "tin": m.tin if request_tin else None, "street": m.street, "unit": m.unit,
         "city": m.city, "state": m.state, "zip": m.zip,
     }  # fmt: skip
@@ -277,6 +282,7 @@ def convert(
     absent_fraction: float = ABSENT_FRACTION,
     unrequested_fraction: float = UNREQUESTED_FRACTION,
     request_tin: bool = False,
+    request_dob: bool = True,
 ) -> Conversion:
     """Write FEBRL `dataset` as a world folder under `out` (the layout `taxgate world` writes)."""
     frame = load(dataset)
@@ -336,7 +342,7 @@ def convert(
                 "febrl_absent" if entity in absent
                 else "febrl_present" if tin else "febrl_filing_incomplete"
             )  # fmt: skip
-            row = _request(mapped(record, zips, seed), request_tin)
+            row = _request(mapped(record, zips, seed), request_tin, request_dob)
             row.update(order_fields(rng, batch_date, tax_year))
             truth = {
                 "subject_id": None, "tin": tin, "case": case,
@@ -386,6 +392,7 @@ def convert(
         by_case=dict(sorted(by_case.items())),
         by_expected_outcome=dict(sorted(by_outcome.items())),
         request_tin=request_tin,
+        request_dob=request_dob,
         paths={k: str(v) for k, v in paths.items()},
     )
     (out / "febrl.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
@@ -420,11 +427,12 @@ def main() -> None:
     parser.add_argument("--absent-fraction", type=float, default=ABSENT_FRACTION)
     parser.add_argument("--unrequested-fraction", type=float, default=UNREQUESTED_FRACTION)
     parser.add_argument("--request-tin", action="store_true", help="Requests carry the TIN.")
+    parser.add_argument("--without-dob", action="store_true", help=WITHOUT_DOB_HELP)
     args = parser.parse_args()
     summary = convert(
         args.dataset, args.out, args.seed, args.batch_date,
         absent_fraction=args.absent_fraction, unrequested_fraction=args.unrequested_fraction,
-        request_tin=args.request_tin,
+        request_tin=args.request_tin, request_dob=not args.without_dob,
     )  # fmt: skip
     print(json.dumps(asdict(summary), indent=2))
 

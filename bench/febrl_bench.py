@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from baselines import baseline_b
-from febrl import convert
+from febrl import WITHOUT_DOB_HELP, convert
 from scoring import (
     address_check_effect,
     address_checked,
@@ -51,6 +51,9 @@ RESULTS = Path(__file__).parent / "results"
 # TIN in the requests, the textbook deterministic rule is the full name and date of birth.
 PRIOR_KEYS_WITH_TIN = ("tin", "family_name")
 PRIOR_KEYS_WITHOUT_TIN = ("given_name", "family_name", "date_of_birth")
+# Name and address only: the full name in one ZIP.
+PRIOR_KEYS_NAME_ADDRESS = ("given_name", "family_name", "zip")
+EM_SESSIONS_NAME_ADDRESS = (("family_name", "zip"), ("given_name", "city"))
 
 
 def only(table: pa.Table, mask: np.ndarray) -> pa.Table:
@@ -86,14 +89,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/taxgate-febrl"))
     parser.add_argument("--request-tin", action="store_true", help="Requests carry the TIN.")
+    parser.add_argument("--without-dob", action="store_true", help=WITHOUT_DOB_HELP)
     args = parser.parse_args()
 
     today = receipt_time().date()
-    tag = f"{args.dataset}-{args.seed}"
+    tag = f"{args.dataset}-{args.seed}" + ("-without-dob" if args.without_dob else "")
     work = args.work / f"febrl-{tag}"
     world, home, answer = work / "world", work / "home", work / "answer"
     shutil.rmtree(work, ignore_errors=True)
-    conversion = convert(args.dataset, world, args.seed, today, request_tin=args.request_tin)
+    conversion = convert(
+        args.dataset, world, args.seed, today,
+        request_tin=args.request_tin, request_dob=not args.without_dob,
+    )  # fmt: skip
 
     timings: dict[str, tuple[float, float]] = {}
     timings["master load"] = run(["master", "load", str(world / "filings.parquet"),
@@ -123,7 +130,10 @@ def main() -> None:
     subjects_p = only(subjects, proceed)
     plain_outcomes = baseline_b(
         subjects_p, filings, policy.decision.confirm_threshold, args.seed,
-        PRIOR_KEYS_WITH_TIN if args.request_tin else PRIOR_KEYS_WITHOUT_TIN,
+        PRIOR_KEYS_WITH_TIN if args.request_tin
+        else PRIOR_KEYS_NAME_ADDRESS if args.without_dob
+        else PRIOR_KEYS_WITHOUT_TIN,
+        **({"em_sessions": EM_SESSIONS_NAME_ADDRESS} if args.without_dob else {}),
     )  # fmt: skip
     plain = score_outcomes(truth_p, plain_outcomes)
     plain_seconds = round(time.perf_counter() - started, 1)
@@ -136,7 +146,8 @@ def main() -> None:
         "seed": args.seed,
         "date": today.isoformat(),
         "command": f"python bench/febrl_bench.py --dataset {args.dataset} --seed {args.seed}"
-        + (" --request-tin" if args.request_tin else ""),
+        + (" --request-tin" if args.request_tin else "")
+        + (" --without-dob" if args.without_dob else ""),
         "conversion": {k: v for k, v in asdict(conversion).items() if k != "paths"},
         "subjects": subjects.num_rows,
         "gate_refused": int((~proceed).sum()),

@@ -1,4 +1,4 @@
-"""How a street is written (taxgate.decide.streets)."""
+"""How a street and a city are written (taxgate.decide.streets, taxgate.decide.written)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from taxgate.decide.streets import street_written
+from taxgate.decide.written import city_written
 
 
 def street(left: str | None, right: str | None, policy) -> bool:
@@ -36,3 +37,22 @@ def test_a_street_written_differently_is_the_same_street(policy, left, right, sa
 @pytest.mark.parametrize(("left", "right"), [("11TH CIR", "18TH CIR"), ("E 112TH ST", "E 12TH ST")])
 def test_a_digit_changed_is_another_numbered_street(policy, left, right) -> None:
     assert street(left, right, policy) is False
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "same"),
+    [
+        ("ROWVIL LE", "ROWVILLE", True),  # a stray space
+        ("GEELONG WEST", "GEELONGWEST", True),  # a space lost
+        ("STANUMORE", "STANMORE", True),  # one edit in a long name
+        ("EUDKO", "EUDLO", False),  # too short to tolerate an edit: another place
+        ("ELY", "ELK", False),
+        ("SPRINGFIELD", "SPRINGDALE", False),  # another place
+        ("ROWVILLE", None, False),
+    ],
+)
+def test_a_city_written_differently_is_the_same_city(policy, left, right, same) -> None:
+    out = city_written(
+        pa.array([left], pa.string()), pa.array([right], pa.string()), policy.decision
+    )
+    assert bool(out[0]) is same

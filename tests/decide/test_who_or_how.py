@@ -115,6 +115,16 @@ def test_a_zip_typo_corroborates_through_the_city(policy) -> None:
     assert only([pair(subject, person(), weight=STRONG, tin=A)], policy)["outcome"] == "CONFIRMED"
 
 
+def test_a_zip_typo_corroborates_through_a_long_city_name_written_differently(policy) -> None:
+    home = person(city="SAN ANTONIO")
+    for city in ("SANANTONIO", "SAN ANTONOI"):
+        subject = person(zip5="78710", city=city)
+        decision = only([pair(subject, home, weight=STRONG, tin=A)], policy)
+        assert decision["outcome"] == "CONFIRMED", city
+    short = person(zip5="78710", city="AUSTNI")  # too short to tolerate an edit
+    assert only([pair(short, person(), weight=STRONG, tin=A)], policy)["outcome"] != "CONFIRMED"
+
+
 def test_a_house_number_typo_corroborates_only_for_a_subject_identified_beyond_doubt(
     policy,
 ) -> None:
@@ -310,3 +320,34 @@ def test_a_housemate_filed_under_the_best_name_mistyped_could_be_the_subject(pol
     decision = only(pairs, policy)
     assert decision["outcome"] == "NOT_CONFIRMED"
     assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_repeated_surname_is_not_another_second_surname_dropped(policy) -> None:
+    """'García García' against 'García Mireles': the second surnames differ (the set of the first
+    is within the second's, its multiset is not)."""
+    subject = person(given="MARIA", family="GARCIA GARCIA", dob=None)
+    filed = person(given="MARIA", family="GARCIA MIRELES")
+    decision = only([pair(subject, filed, weight=STRONG, tin=A, family=4)], policy)
+    assert decision["outcome"] != "CONFIRMED"
+    assert "NAME_NOT_CORROBORATED" in reasons(decision)
+    dropped = person(given="MARIA", family="GARCIA", dob=None)
+    decision = only([pair(dropped, person(given="MARIA", family="GARCIA GARCIA"), weight=STRONG,
+                          tin=A, family=4)], policy)  # fmt: skip
+    assert decision["outcome"] == "CONFIRMED"
+
+
+@pytest.mark.parametrize(
+    ("asked", "filed"),
+    [
+        ({"given": "FRIITIZ"}, {"given": "FRITZ"}),  # two letters added: for a person to judge
+        ({"family": "OUENE"}, {"family": "JEUNE"}),  # two edits in the family name
+    ],
+)
+def test_a_name_two_edits_off_goes_to_review_never_confirmed(policy, asked, filed) -> None:
+    subject = person(dob=None, **asked)
+    decision = only([pair(subject, person(**filed), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "REVIEW"
+    assert reasons(decision) == {"NAME_NOT_CORROBORATED"}
+    far = person(dob=None, given="FRANCISCO")  # another name altogether: not for review
+    decision = only([pair(far, person(**filed), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"

@@ -62,6 +62,7 @@ def family(left: str | None, right: str | None, policy, given_name: str = "ANA")
         ("JENNIFER", "LISA JENNIFER", D),  # only among the other's names
         ("CINDY", "CYNTHIA", W),  # a nickname the package knows
         ("BILL", "WILLIAM", W),
+        ("BOB", "ROBE RT", W),  # a nickname read through a stray space
         ("J", "JOHN", P),  # an initial
         ("ALEX", "ALEXANDRA", W),  # a nickname too
         ("CHRISTO", "CHRISTOPHER", P),  # the beginning of the name

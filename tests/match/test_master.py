@@ -128,6 +128,22 @@ def test_last_known_is_the_latest_filed_on_not_the_latest_year(tmp_path: Path) -
     ]
 
 
+def test_an_address_record_carries_the_spelling_filed_most_often(tmp_path: Path) -> None:
+    """One year's keying error ("Robe rt") is not the name requests are matched against; a
+    spelling filed as often as another gives way to the later one."""
+    rows = write(tmp_path, "f.jsonl", [
+        filing(BEN, 2021, date(2022, 4, 1), "9 Pine Road", given_name="Robert"),
+        filing(BEN, 2022, date(2023, 4, 1), "9 Pine Road", given_name="Robert"),
+        filing(BEN, 2023, date(2024, 4, 1), "9 Pine Road", given_name="Robe rt"),
+        filing(ANA, 2022, date(2023, 4, 1), "12 Oak St", given_name="Ana"),
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Anna"),
+    ])  # fmt: skip
+    home = tmp_path / "home"
+    load_filings([rows], home)
+    names = query(home, "SELECT tin, given, first_year, last_year FROM taxpayer_addresses")
+    assert sorted(names) == [(ANA, "ANNA", 2022, 2023), (BEN, "ROBERT", 2021, 2023)]
+
+
 def test_term_frequency_tables_for_names(two_years: tuple[Path, Path], tmp_path: Path) -> None:
     home = tmp_path / "home"
     load_filings(list(two_years), home)

@@ -53,17 +53,24 @@ def _found_share(pairs: pa.Table, chosen: pa.Table, tins: dict[str, str]) -> flo
 
 
 @pytest.mark.parametrize(
-    ("column", "also"),
+    ("column", "also", "dropped"),
     [
-        ("zip5", ()),
-        ("family_phonetic", ("family",)),
-        ("given_phonetic", ("given",)),
-        ("house_number", ()),
-        ("street_name", ()),
+        ("zip5", (), ("tin",)),
+        ("family_phonetic", ("family",), ()),
+        ("given_phonetic", ("given",), ()),
+        ("house_number", (), ()),
+        ("street_name", (), ()),
+        # A ZIP and a city both off, with nothing else to go on: the house, street and family.
+        ("zip5", ("city",), ("tin", "dob")),
     ],
 )
 def test_the_true_taxpayer_survives_a_typo_in_one_field(
-    subjects_norm: pa.Table, truth: pa.Table, trained_home: Path, column: str, also: tuple
+    subjects_norm: pa.Table,
+    truth: pa.Table,
+    trained_home: Path,
+    column: str,
+    also: tuple,
+    dropped: tuple,
 ) -> None:
     chosen, tins = _confirmable(subjects_norm, truth)
     clean = _found_share(candidates(chosen, trained_home), chosen, tins)
@@ -71,9 +78,39 @@ def test_the_true_taxpayer_survives_a_typo_in_one_field(
     mistyped = chosen
     for name in (column, *also):
         mistyped = _with(mistyped, name, [_mistype(v) for v in mistyped.column(name).to_pylist()])
-    if column == "zip5":  # the TIN would find it anyway: drop it, as most requests do
-        mistyped = _with(mistyped, "tin", [None] * mistyped.num_rows)
+    for name in dropped:  # what would find it anyway, left out as many requests leave it
+        mistyped = _with(mistyped, name, [None] * mistyped.num_rows)
     assert _found_share(candidates(mistyped, trained_home), chosen, tins) == clean
+
+
+def test_the_true_taxpayer_survives_a_zip_a_street_and_a_family_name_all_mistyped(
+    subjects_norm: pa.Table, truth: pa.Table, trained_home: Path
+) -> None:
+    """Three fields off at once: the house number, city and given key still meet, for the
+    subjects whose given name is written as their taxpayer filed it."""
+    chosen, tins = _confirmable(subjects_norm, truth)
+    con = connect(trained_home, read_only=True)
+    try:
+        filed = {
+            (tin, key)
+            for tin, key in con.execute(
+                "SELECT tin, given_phonetic FROM taxpayer_addresses"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    keep = [
+        (tins[r["subject_id"]], r["given_phonetic"]) in filed
+        for r in chosen.select(["subject_id", "given_phonetic"]).to_pylist()
+    ]
+    chosen = chosen.filter(pa.array(keep))
+    assert chosen.num_rows >= SAMPLE // 2
+    mistyped = chosen
+    for name in ("zip5", "street_name", "family", "family_phonetic"):
+        mistyped = _with(mistyped, name, [_mistype(v) for v in mistyped.column(name).to_pylist()])
+    for name in ("tin", "dob"):
+        mistyped = _with(mistyped, name, [None] * mistyped.num_rows)
+    assert _found_share(candidates(mistyped, trained_home), chosen, tins) == 1.0
 
 
 def test_namesakes_are_counted_in_the_whole_master(

@@ -7,7 +7,7 @@ nothing, so missing data never distinguishes one taxpayer from another by itself
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,7 @@ from taxgate.decide.contract import (
 )
 from taxgate.decide.edits import within_edits
 from taxgate.decide.tokens import Tokens, contained_either_way, same_sets
-from taxgate.decide.written import Written
+from taxgate.decide.written import Names, Written
 from taxgate.policy.model import DecisionRules
 
 
@@ -41,7 +41,7 @@ def equal(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -
 
 
 def address_corroborated(table: pa.Table, rules: DecisionRules, written: Written) -> np.ndarray:
-    """House number exact, the street at the policy's level, and ZIP or city exact.
+    """House number exact, the street at the policy's level, and the ZIP or the city.
 
     At `address_level = "tolerant"` the street may be written differently (a typo, a space, a
     directional: `written.street`); the household guard, not string equality, keeps a
@@ -52,7 +52,7 @@ def address_corroborated(table: pa.Table, rules: DecisionRules, written: Written
         street = _street(table, written)
     else:
         street = level(table, "street_name") >= STREET_LEVEL_FOR[rules.address_level]
-    return house & street & _place(table)
+    return house & street & _place(table, written)
 
 
 def _street(table: pa.Table, written: Written) -> np.ndarray:
@@ -60,9 +60,11 @@ def _street(table: pa.Table, written: Written) -> np.ndarray:
     return written.street | (level(table, "street_name") == STREET_NAME_EXACT)
 
 
-def _place(table: pa.Table) -> np.ndarray:
-    """The same ZIP or the same city."""
-    return (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT)
+def _place(table: pa.Table, written: Written) -> np.ndarray:
+    """The same ZIP, or the same city as written or written differently (`written.city`)."""
+    return (
+        (level(table, "zip5") == ZIP5_EXACT) | (level(table, "city") == CITY_EXACT) | written.city
+    )
 
 
 def _near(table: pa.Table, column: str, max_edits: int, where: np.ndarray) -> np.ndarray:
@@ -76,7 +78,7 @@ def address_reviewable(table: pa.Table, rules: DecisionRules, written: Written) 
     are close: an address a disclosure officer could recognise (a digit typed wrong, a street
     garbled, a ZIP and a city both mistyped)."""
     house = level(table, "house_number") == HOUSE_NUMBER_EXACT
-    street, place = _street(table, written), _place(table)
+    street, place = _street(table, written), _place(table, written)
     agree = house.astype(int) + street.astype(int) + place.astype(int)
     # Edit distances only where they can decide: one component agrees and this one does not.
     some = agree >= 1
@@ -143,18 +145,20 @@ def house_number_near(table: pa.Table, rules: DecisionRules, written: Written) -
     `house_number_max_edits` ("20" for "22"): the same address if, and only if, who it is
     is not in doubt (the rules ask for the name and a second identifier)."""
     other = level(table, "house_number") != HOUSE_NUMBER_EXACT
-    where = _street(table, written) & _place(table) & other
+    where = _street(table, written) & _place(table, written) & other
     return _near(table, "house_number", rules.house_number_max_edits, where)
 
 
 @dataclass(frozen=True)
 class PairEvidence:
-    """Vectorised flags, one entry per candidate pair."""
+    """Vectorised flags, one entry per candidate pair. `names` is judged only at the pairs
+    `with_names` is given (taxgate.decide.written.Names)."""
 
     corroborated: np.ndarray
     reviewable: np.ndarray
     house_near: np.ndarray
     written: Written
+    names: Names
     tin_exact: np.ndarray
     dob_agrees: np.ndarray
     suffix_agrees: np.ndarray
@@ -162,14 +166,20 @@ class PairEvidence:
 
     @classmethod
     def of(cls, table: pa.Table, rules: DecisionRules) -> PairEvidence:
-        written = Written.of(table, level(table, "dob"), rules)
+        """Every flag but the names, which wait for `with_names`."""
+        written = Written.of(table, rules)
         return cls(
             corroborated=address_corroborated(table, rules, written),
             reviewable=address_reviewable(table, rules, written),
             house_near=house_number_near(table, rules, written),
             written=written,
+            names=Names.at(table, level(table, "dob"), rules, np.empty(0, dtype=np.int64)),
             tin_exact=tin_exact(table),
             dob_agrees=equal(table.column("dob_l"), table.column("dob_r")),
             suffix_agrees=equal(table.column("suffix_l"), table.column("suffix_r")),
             given_exact=equal(table.column("given_l"), table.column("given_r")),
         )
+
+    def with_names(self, table: pa.Table, rules: DecisionRules, pairs: np.ndarray) -> PairEvidence:
+        """The same evidence with the names judged at the pair indices `pairs`."""
+        return replace(self, names=Names.at(table, level(table, "dob"), rules, pairs))

@@ -50,10 +50,52 @@ class Households:
         return ~any_per(taxpayers.subject_of, bad, len(taxpayers.rows))
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Who shares the best taxpayer's house or its family name in its ZIP code."""
+
+    other: np.ndarray  # per pair: of a taxpayer other than the subject's best
+    same_address: np.ndarray  # per pair: at the best's matched address
+    shares: np.ndarray  # per taxpayer: a housemate or a namesake of the best
+
+    @classmethod
+    def of(cls, table: pa.Table, evidence: PairEvidence, taxpayers: Taxpayers) -> Sharing:
+        subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
+        top = taxpayers.top[subject]
+        anchor = pa.array(taxpayers.decisive[top], pa.int64())
+        other = taxpayers.of_pair != top
+
+        def same(column: str) -> np.ndarray:
+            values = table.column(column)
+            return equal(values, values.take(anchor))
+
+        # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
+        same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
+        same_address = same("house_number_r") & same("street_name_r") & same_zip
+        # The best's family name, or the subject's as the requester wrote it: the best's filing
+        # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
+        requested_family = equal(table.column("family_r"), table.column("family_l"))
+        same_family = (
+            same("family_r") | requested_family | evidence.written.family_typo
+        ) & same_zip
+        shares = any_per(taxpayers.of_pair, other & (same_address | same_family), taxpayers.count)
+        return cls(other=other, same_address=same_address, shares=shares)
+
+    def names_read(self, taxpayers: Taxpayers, margin: float) -> np.ndarray:
+        """The pairs whose names the rules read: the deciding pair of the best taxpayer and of
+        every taxpayer within `margin` match-weight points of it, and every pair of a taxpayer
+        who shares the best's house or family."""
+        read = self.shares[taxpayers.of_pair]
+        best_weight = taxpayers.weight[taxpayers.top][taxpayers.subject_of]
+        read[taxpayers.decisive[taxpayers.weight >= best_weight - margin]] = True
+        return np.flatnonzero(read)
+
+
 def households(
     table: pa.Table,
     evidence: PairEvidence,
     taxpayers: Taxpayers,
+    sharing: Sharing,
     rules: DecisionRules,
     close: int | None = None,
 ) -> Households:
@@ -61,21 +103,7 @@ def households(
     subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
     top = taxpayers.top[subject]
     anchor = pa.array(taxpayers.decisive[top], pa.int64())
-
-    other = taxpayers.of_pair != top
-
-    def same(column: str) -> np.ndarray:
-        values = table.column(column)
-        return equal(values, values.take(anchor))
-
-    # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
-    same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
-    same_address = same("house_number_r") & same("street_name_r") & same_zip
-    # The best's family name, or the subject's as the requester wrote it: the best's filing
-    # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
-    requested_family = equal(table.column("family_r"), table.column("family_l"))
-    same_family = (same("family_r") | requested_family | evidence.written.family_typo) & same_zip
-    shares = any_per(taxpayers.of_pair, other & (same_address | same_family), count)
+    other, same_address, shares = sharing.other, sharing.same_address, sharing.shares
 
     # The best taxpayer must agree strictly; another is ruled out only if it cannot be the
     # subject's name at all (a namesake with an extra middle name still could).
@@ -87,18 +115,22 @@ def households(
     given_other[others] |= given_compatible(table, others)
     # A housemate's given name written differently, or only an initial, could be the subject's;
     # so could one that is the best's own name mistyped on the housemate's filing ("JXNNIFER").
-    given_other |= (evidence.written.given == Agreement.WRITTEN) | (
-        evidence.written.given == Agreement.PARTIAL
+    given_other |= (evidence.names.given == Agreement.WRITTEN) | (
+        evidence.names.given == Agreement.PARTIAL
     )
     given_r = table.column("given_r").combine_chunks()
     best_given = given_r.take(anchor)
     given_other |= bools(pc.equal(given_r, best_given)) | within_edits(
-        given_r, best_given, rules.name_max_edits, rules.name_min_length, other
+        given_r,
+        best_given,
+        rules.name_max_edits,
+        rules.name_min_length,
+        other & shares[taxpayers.of_pair],
     )
 
     given_level, dob_level = level(table, "given"), level(table, "dob")
     dob_missing = pc.is_null(table.column("dob_r")).to_numpy(zero_copy_only=False)
-    best_named = (evidence.written.given == Agreement.WRITTEN)[taxpayers.decisive[top]]
+    best_named = (evidence.names.given == Agreement.WRITTEN)[taxpayers.decisive[top]]
     fields = [
         # A birth date the other's filing lacks could be the subject's (twins share one) when
         # the best bears the subject's given name only in part: then nothing else tells them.
@@ -107,7 +139,7 @@ def households(
         (given_best, given_other),
     ]
     if close is not None:
-        written = evidence.written
+        written = evidence.names
         named_at_all = (written.given == Agreement.WRITTEN) | (written.given == Agreement.PARTIAL)
         fields += [
             (dob_level >= close, dob_level != ELSE_LEVEL),

@@ -28,7 +28,7 @@ from taxgate.decide.contract import (
 )
 from taxgate.decide.evidence import PairEvidence, level
 from taxgate.decide.explanation import Checks, empty_explanation, explanations
-from taxgate.decide.households import Households, households
+from taxgate.decide.households import Households, Sharing, households
 from taxgate.decide.outcomes import DECISION_SCHEMA, Decision, DecisionReason
 from taxgate.decide.taxpayers import Taxpayers, any_per
 from taxgate.decide.written import Agreement
@@ -99,10 +99,14 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     """The decision columns for the subjects that have candidates, in `Taxpayers.rows` order."""
     evidence = PairEvidence.of(table, policy.decision)
     taxpayers = Taxpayers.of(table, evidence)
+    sharing = Sharing.of(table, evidence, taxpayers)
+    read = sharing.names_read(taxpayers, policy.decision.ambiguity_margin)
+    evidence = evidence.with_names(table, policy.decision, read)
     house = households(
         table,
         evidence,
         taxpayers,
+        sharing,
         policy.decision,
         RELATIVE_LEVELS_FOR[policy.decision.relatives_level],
     )
@@ -143,12 +147,13 @@ def _names(
     order aside) and no birth date that says otherwise; or a name only partly the same (an
     initial, a shortened or short mistyped name) with a second identifier exact (the birth
     date, or the TIN the requester gave). Reviewable, for a person to settle: one name replaced
-    (a married name, a name used on one return only) with such an identifier, a partial name
-    without one, or a birth date in the same year only. A birth date that contradicts the
+    (a married name, a name used on one return only) with such an identifier, one name a few
+    edits off (`review_name_max_edits`) with the other as written, a partial name without an
+    identifier, or a birth date in the same year only. A birth date that contradicts the
     filing's is evidence against that no other field outweighs. Identified beyond doubt: both
     names the same as written and the birth date or the TIN exact.
     """
-    written = evidence.written
+    written = evidence.names
     g, f, d = written.given[pair], written.family[pair], written.dob[pair]
     identified = (level(table, "dob")[pair] == DOB_EXACT) | evidence.tin_exact[pair]
     agrees, partial = Agreement.WRITTEN, Agreement.PARTIAL
@@ -158,11 +163,17 @@ def _names(
     named = ((g == agrees) & (f == agrees) & ((d == agrees) | (d == missing))) | (
         given_close & family_close & identified
     )
-    reviewable = named | (
-        ((g == agrees) & (f == different) & identified)
-        | ((g == different) & (f == agrees) & identified)
-        | (given_close & family_close & (d == missing))
-        | (given_close & family_close & (d == partial))
+    # A name a few edits further off than a typo, the other as written: for a person to judge.
+    near = ((g == agrees) & written.family_near[pair]) | (written.given_near[pair] & (f == agrees))
+    reviewable = (
+        named
+        | near
+        | (
+            ((g == agrees) & (f == different) & identified)
+            | ((g == different) & (f == agrees) & identified)
+            | (given_close & family_close & (d == missing))
+            | (given_close & family_close & (d == partial))
+        )
     )
     strong = (g == agrees) & (f == agrees) & identified
     return named & ~contradicts, reviewable & ~contradicts, strong & ~contradicts, contradicts
@@ -216,7 +227,7 @@ def _judge(
     conflict = any_per(taxpayers.subject_of, taxpayers.tin_exact & not_top, len(top))
     # Within the margin but bearing another given name (a twin of the same birthday, say),
     # while the best bears the subject's: a person can settle that, the weights cannot.
-    given = evidence.written.given[taxpayers.decisive]
+    given = evidence.names.given[taxpayers.decisive]
     close = taxpayers.weight >= taxpayers.weight[top][taxpayers.subject_of] - rules.ambiguity_margin
     close[top] = False
     named_apart = ~any_per(taxpayers.subject_of, close & (given != Agreement.DIFFERENT), len(top))

@@ -1,4 +1,8 @@
-"""Name tokens compared as sets, column-wise: per-pair Python is too slow for a whole batch."""
+"""Name tokens compared as multisets, column-wise: per-pair Python is too slow for a whole batch.
+
+A token written twice counts twice: "GARCIA GARCIA" does not lie within "GARCIA MIRELES" (the
+second surname differs), while "GARCIA" lies within "GARCIA GARCIA" (one surname dropped).
+"""
 
 from __future__ import annotations
 
@@ -57,21 +61,38 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def _occurrence(keys: np.ndarray) -> np.ndarray:
+    """For each key, how many equal keys come before it (0 for the first)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = np.arange(len(ordered)) - first
+    return out
+
+
 def _keys(left: Tokens, right: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (row, token) keys of each side as integers, with the row of each key."""
+    """Distinct (row, token, occurrence) keys of each side as integers, with each key's row."""
     codes = np.asarray(
         pc.dictionary_encode(pa.concat_arrays([left.values, right.values])).indices.to_numpy(),
         dtype=np.int64,
     )
     vocabulary = int(codes.max()) + 1 if codes.size else 1
     split = len(left.values)
-    left_keys = distinct(left.owner * vocabulary + codes[:split])
-    right_keys = distinct(right.owner * vocabulary + codes[split:])
-    return left_keys, left_keys // vocabulary, right_keys, right_keys // vocabulary
+    left_tokens = left.owner * vocabulary + codes[:split]
+    right_tokens = right.owner * vocabulary + codes[split:]
+    left_seen, right_seen = _occurrence(left_tokens), _occurrence(right_tokens)
+    repeats = int(max(left_seen.max(initial=0), right_seen.max(initial=0))) + 1
+    left_keys = distinct(left_tokens * repeats + left_seen)
+    right_keys = distinct(right_tokens * repeats + right_seen)
+    per_row = vocabulary * repeats
+    return left_keys, left_keys // per_row, right_keys, right_keys // per_row
 
 
 def _counts(left: Tokens, right: Tokens, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: distinct tokens on the left, on the right, and on both."""
+    """Per row: tokens on the left, on the right, and on both (a repeated token counts again)."""
     left_keys, left_rows, right_keys, right_rows = _keys(left, right)
     shared = np.isin(left_keys, right_keys, assume_unique=True)
     return (
@@ -82,13 +103,13 @@ def _counts(left: Tokens, right: Tokens, rows: int) -> tuple[np.ndarray, np.ndar
 
 
 def same_sets(left: Tokens, right: Tokens, rows: int) -> np.ndarray:
-    """Per row: both sides hold the same non-empty set of tokens."""
+    """Per row: both sides hold the same non-empty tokens, as often."""
     n_left, n_right, both = _counts(left, right, rows)
     return (n_left > 0) & (n_left == n_right) & (both == n_left)
 
 
 def contained_either_way(left: Tokens, right: Tokens, rows: int) -> np.ndarray:
-    """Per row: one side's non-empty token set lies within the other's."""
+    """Per row: one side's non-empty tokens lie within the other's, each as often."""
     n_left, n_right, both = _counts(left, right, rows)
     return ((n_left > 0) & (both == n_left)) | ((n_right > 0) & (both == n_right))
 

@@ -116,6 +116,8 @@ def given_agreement(
     )
     compound &= ~nicknamed(second_l, second_r, compound)
     written |= nicknamed(first_l, first_r, present & ~written)
+    # A stray space on either side ("ROBE RT"): the nickname read through it.
+    written |= nicknamed(spaceless(given_l), spaceless(given_r), present & ~written)
     other_form = gendered(first_l, first_r, present & ~written)
     typo = present & ~written & ~other_form
     written |= within_edits(first_l, first_r, rules.name_max_edits, rules.name_min_length, typo)
@@ -198,6 +200,17 @@ def dob_agreement(dob_level: np.ndarray) -> np.ndarray:
     return out
 
 
+def city_written(city_l: pa.Array, city_r: pa.Array, rules: DecisionRules) -> np.ndarray:
+    """Per pair: the same city written differently. Spaces never count ("ROWVIL LE"); an edit
+    counts only in a name as long as a street core that may carry one (`street_min_length`),
+    so that short names of different places ("ELY", "EL") stay apart."""
+    joined_l, joined_r = spaceless(city_l), spaceless(city_r)
+    same = bools(pc.equal(joined_l, joined_r))
+    return same | within_edits(
+        joined_l, joined_r, rules.street_max_edits, rules.street_min_length, ~same
+    )
+
+
 def _classify(present: np.ndarray, written: np.ndarray, partial: np.ndarray) -> np.ndarray:
     out = np.full(present.shape, Agreement.DIFFERENT, dtype=np.int8)
     out[partial] = Agreement.PARTIAL
@@ -207,40 +220,104 @@ def _classify(present: np.ndarray, written: np.ndarray, partial: np.ndarray) -> 
 
 
 @dataclass(frozen=True)
-class Written:
+class Names:
     """Per candidate pair: the agreement class of given name, family name and date of birth,
-    and whether the street is the same street written differently."""
+    and whether a DIFFERENT name is near enough for a person to judge.
+
+    Judged only at the pairs the rules read (`Names.at`): a subject's deciding pairs and the
+    pairs of the taxpayers who share its house or its family name in the ZIP. Elsewhere every
+    class is DIFFERENT and nothing is near; no rule reads them there.
+    """
 
     given: np.ndarray
     family: np.ndarray
     dob: np.ndarray
-    street: np.ndarray
-    family_typo: np.ndarray  # the same family name but for spacing or the name edits
+    given_near: np.ndarray  # DIFFERENT, but within review_name_max_edits: for a person to judge
+    family_near: np.ndarray
 
     @classmethod
-    def of(cls, table: pa.Table, dob_level: np.ndarray, rules: DecisionRules) -> Written:
+    def at(
+        cls, table: pa.Table, dob_level: np.ndarray, rules: DecisionRules, pairs: np.ndarray
+    ) -> Names:
+        """The classes at the pair indices `pairs` (every pair: `np.arange(table.num_rows)`)."""
+        n = table.num_rows
+        out = cls(
+            given=np.full(n, Agreement.DIFFERENT, dtype=np.int8),
+            family=np.full(n, Agreement.DIFFERENT, dtype=np.int8),
+            dob=dob_agreement(dob_level),
+            given_near=np.zeros(n, dtype=bool),
+            family_near=np.zeros(n, dtype=bool),
+        )
+        if pairs.size:
+            part = _names(table.take(pa.array(pairs, pa.int64())), rules)
+            for field, values in part.items():
+                getattr(out, field)[pairs] = values
+        return out
+
+
+def _names(table: pa.Table, rules: DecisionRules) -> dict[str, np.ndarray]:
+    def col(name: str) -> pa.Array:
+        return table.column(name).combine_chunks()
+
+    given_l, family_l = col("given_l"), col("family_l")
+    given_r, family_r = col("given_r"), col("family_r")
+    tokens_l, tokens_r = col("given_tokens_l"), col("given_tokens_r")
+    given = given_agreement(given_l, given_r, tokens_l, tokens_r, family_l, family_r, rules)
+    family = family_agreement(family_l, family_r, given_l, given_r, rules)
+    # The name sent reversed AND written differently ("Hernandez Blanco, Maria" against
+    # "M Hernandez Blanco"): each crossed field judged as its own kind, where the names as
+    # sent are not both already the same.
+    todo = np.flatnonzero(np.minimum(given, family) < Agreement.WRITTEN)
+    if todo.size:
+        at = pa.array(todo, pa.int64())
+        g_l, f_l, g_r, f_r = (
+            given_l.take(at),
+            family_l.take(at),
+            given_r.take(at),
+            family_r.take(at),
+        )
+        crossed_given = given_agreement(
+            f_l, g_r, pc.split_pattern(f_l, " "), tokens_r.take(at), g_l, f_r, rules
+        )
+        crossed_family = family_agreement(g_l, f_r, f_l, g_r, rules)
+        cross = np.minimum(crossed_given, crossed_family) > np.minimum(given[todo], family[todo])
+        given[todo] = np.where(cross, crossed_given, given[todo])
+        family[todo] = np.where(cross, crossed_family, family[todo])
+    near, min_length = rules.review_name_max_edits, rules.name_min_length
+    first_l, first_r = _first_token(strings(given_l)), _first_token(strings(given_r))
+    joined_l, joined_r = spaceless(family_l), spaceless(family_r)
+    return {
+        "given": given,
+        "family": family,
+        "given_near": within_edits(
+            first_l, first_r, near, min_length, given == Agreement.DIFFERENT
+        ),
+        "family_near": within_edits(
+            joined_l, joined_r, near, min_length, family == Agreement.DIFFERENT
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Written:
+    """Per candidate pair, for every pair: whether the street and the city are the same as
+    written differently, and the family name the same but for spacing or the name edits (what
+    corroboration and the household guard's "who shares the house" read)."""
+
+    street: np.ndarray
+    city: np.ndarray  # the same city but for spacing, or an edit in a long name
+    family_typo: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, rules: DecisionRules) -> Written:
         def col(name: str) -> pa.Array:
             return table.column(name).combine_chunks()
 
-        given_l, family_l = col("given_l"), col("family_l")
-        given_r, family_r = col("given_r"), col("family_r")
-        tokens_l, tokens_r = col("given_tokens_l"), col("given_tokens_r")
-        given = given_agreement(given_l, given_r, tokens_l, tokens_r, family_l, family_r, rules)
-        family = family_agreement(family_l, family_r, given_l, given_r, rules)
-        # The name sent reversed AND written differently ("Hernandez Blanco, Maria" against
-        # "M Hernandez Blanco"): each crossed field judged as its own kind.
-        crossed_given = given_agreement(
-            family_l, given_r, pc.split_pattern(family_l, " "), tokens_r, given_l, family_r, rules
-        )
-        crossed_family = family_agreement(given_l, family_r, family_l, given_r, rules)
-        cross = np.minimum(crossed_given, crossed_family) > np.minimum(given, family)
-        joined_l, joined_r = spaceless(family_l), spaceless(family_r)
+        joined_l, joined_r = spaceless(col("family_l")), spaceless(col("family_r"))
         typo = bools(pc.equal(joined_l, joined_r))
         typo |= within_edits(joined_l, joined_r, rules.name_max_edits, rules.name_min_length, ~typo)
         return cls(
             family_typo=typo,
-            given=np.where(cross, crossed_given, given),
-            family=np.where(cross, crossed_family, family),
-            dob=dob_agreement(dob_level),
             street=street_written(col("street_name_l"), col("street_name_r"), rules),
+            city=city_written(col("city_l"), col("city_r"), rules),
         )

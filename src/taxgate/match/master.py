@@ -33,7 +33,9 @@ from taxgate.policy import load_policy
 MASTER_FILE = "master.duckdb"
 # Columns that make one address (normalised); a taxpayer has one address record per value.
 ADDRESS_KEY = ("house_number", "street_name", "unit", "city", "state", "zip5")
-# The name and birth columns a taxpayer_addresses row carries (from its latest filing there).
+# The name and birth columns a taxpayer_addresses row carries: from the filing there whose
+# spelling of them the taxpayer filed most often, the latest among equals. One year's keying
+# error ("ROBE RT") does not become the name every request is matched against.
 PERSON_COLUMNS = (
     "given", "given_first", "given_canonical", "given_tokens", "given_phonetic",
     "family", "family_first", "family_tokens", "family_phonetic", "name_tokens",
@@ -196,17 +198,23 @@ def rebuild_derived(
     steps = 2 * passes + 1
     for index in range(passes):
         _create_or_insert(con, f"taxpayer_addresses{NEXT}", index == 0, f"""
-            WITH ranked AS (
+            WITH spelled AS (
+                SELECT *, count(*) OVER (PARTITION BY tin, {key}, {person}) AS spelling_filed
+                FROM {source} WHERE {_address_slice(index, passes)}
+            ),
+            ranked AS (
                 SELECT *,
-                    row_number() OVER (w ORDER BY filed_on DESC, tax_year DESC) AS latest,
+                    row_number() OVER (
+                        w ORDER BY spelling_filed DESC, filed_on DESC, tax_year DESC
+                    ) AS chosen,
                     min(tax_year) OVER w AS first_year,
                     max(tax_year) OVER w AS last_year,
                     max(filed_on) OVER w AS last_filed_on
-                FROM {source} WHERE {_address_slice(index, passes)}
+                FROM spelled
                 WINDOW w AS (PARTITION BY tin, {key})
             )
             SELECT address_id, tin, {person}, {key}, first_year, last_year, last_filed_on
-            FROM ranked WHERE latest = 1
+            FROM ranked WHERE chosen = 1
             ORDER BY address_id
         """)  # fmt: skip
         if progress:

@@ -45,7 +45,8 @@ MODEL_COLUMNS = (
 # The blocking keys (a pair must agree on one rule's columns to be scored at all). A typo in
 # any one field leaves a rule standing: a ZIP typo meets the house number and both phonetic
 # keys, a family-name typo the ZIP and given key, the house number and ZIP or the birth date
-# and given key, and so on.
+# and given key, a ZIP and a city both off the house number, street and a name key, a ZIP, a
+# street and a name all off the house number, city and the other name's key, and so on.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("zip5", "family_phonetic"),
     ("tin",),
@@ -56,6 +57,10 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
     ("dob", "given_phonetic"),
     ("city", "family_phonetic", "given_phonetic"),
     ("house_number", "street_name", "city"),
+    ("house_number", "street_name", "family_phonetic"),
+    ("house_number", "street_name", "given_phonetic"),
+    ("house_number", "city", "given_phonetic"),
+    ("house_number", "city", "family_phonetic"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (
@@ -184,6 +189,16 @@ def comparisons() -> list[ComparisonCreator]:
 # A request with given and family names swapped ("Kumar Prisha" for Prisha Kumar) meets its
 # taxpayer and that taxpayer's namesakes only when the sides' name columns are crossed.
 REVERSED_NAME_RULE = "l.zip5 = r.zip5 AND l.given_phonetic = r.family_phonetic"
+# The same, sent reversed with a ZIP typo: the city and both crossed phonetic keys; or with the
+# ZIP and city both off: the house number and street and the crossed given key.
+REVERSED_NAME_CITY_RULE = (
+    "l.city = r.city AND l.given_phonetic = r.family_phonetic "
+    "AND l.family_phonetic = r.given_phonetic"
+)
+REVERSED_NAME_STREET_RULE = (
+    "l.house_number = r.house_number AND l.street_name = r.street_name "
+    "AND l.given_phonetic = r.family_phonetic"
+)
 # A partial key: the ZIP's first three digits (its sectional centre) with both phonetic keys,
 # for a ZIP mistyped in its last digits together with the house number.
 ZIP3 = 3
@@ -191,7 +206,12 @@ PARTIAL_ZIP_RULE = (
     f"substr(l.zip5, 1, {ZIP3}) = substr(r.zip5, 1, {ZIP3}) "
     "AND l.family_phonetic = r.family_phonetic AND l.given_phonetic = r.given_phonetic"
 )
-CUSTOM_RULES = (REVERSED_NAME_RULE, PARTIAL_ZIP_RULE)
+CUSTOM_RULES = (
+    REVERSED_NAME_RULE,
+    REVERSED_NAME_CITY_RULE,
+    REVERSED_NAME_STREET_RULE,
+    PARTIAL_ZIP_RULE,
+)
 
 
 def blocking_rules() -> list[Any]:

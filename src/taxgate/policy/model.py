@@ -81,6 +81,7 @@ class DecisionRules(_Section):
     name_max_edits: int = Field(ge=0)
     name_min_length: int = Field(ge=1)
     review_max_edits: int = Field(ge=0)
+    review_name_max_edits: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> DecisionRules:
