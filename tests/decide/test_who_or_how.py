@@ -135,6 +135,10 @@ def test_a_house_number_typo_corroborates_only_for_a_subject_identified_beyond_d
     decision = only([pair(named_only, person(), weight=STRONG, tin=A)], policy)
     assert decision["outcome"] == "REVIEW"
     assert reasons(decision) == {"ADDRESS_NOT_CORROBORATED"}
+    by_tin = person(house_number="132", dob=None, tin=A)  # a TIN is no part of an address
+    decision = only([pair(by_tin, person(), weight=STRONG, tin=A)], policy)
+    assert decision["outcome"] == "REVIEW"
+    assert "ADDRESS_NOT_CORROBORATED" in reasons(decision)
     two_digits = person(house_number="312")
     decision = only([pair(two_digits, person(), weight=STRONG, tin=A)], policy)
     assert decision["outcome"] == "REVIEW"

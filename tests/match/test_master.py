@@ -386,3 +386,26 @@ def test_a_file_with_the_wrong_columns_is_refused(tmp_path: Path) -> None:
 def test_a_file_with_no_rows_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TaxgateError, match="hold no filings"):
         load_filings([csv_file(tmp_path, "empty.csv", [])], tmp_path / "home")
+
+
+def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
+    """Its latest return at its address was mistyped ("Noël" for "Jean-Pierre"); the address
+    record carries the latest spelling, but it filed under the name before: still a namesake."""
+    from taxgate.match.predict import SCHEMA, with_namesakes
+
+    rows = write(tmp_path, "f.jsonl", [
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Jean-Pierre",
+               family_name="Baptiste"),
+        filing(BEN, 2022, date(2023, 4, 1), "9 Pine Road", given_name="Jean-Pierre",
+               family_name="Baptiste"),
+        filing(BEN, 2023, date(2024, 4, 1), "9 Pine Road", given_name="Noël",
+               family_name="Baptiste"),
+    ])  # fmt: skip
+    home = tmp_path / "home"
+    load_filings([rows], home)
+    assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{BEN}'") == [("NOEL",)]
+    record = {name: None for name in SCHEMA.names}
+    (given,) = query(home, f"SELECT DISTINCT given FROM taxpayer_addresses WHERE tin = '{ANA}'")[0]
+    record.update(given_r=given, family_r="BAPTISTE", zip5_r="78701")
+    pairs = pa.Table.from_pylist([record], schema=SCHEMA)
+    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1]

@@ -122,8 +122,7 @@ def test_namesakes_are_counted_in_the_whole_master(
         expected = dict(
             ((g, f, z), n - 1)
             for g, f, z, n in con.execute(
-                "SELECT given, family, zip5, count(DISTINCT tin) FROM taxpayer_addresses "
-                "GROUP BY ALL"
+                "SELECT given, family, zip5, count(DISTINCT tin) FROM filings_norm GROUP BY ALL"
             ).fetchall()
         )
     finally:

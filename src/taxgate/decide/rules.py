@@ -215,8 +215,12 @@ def _judge(
 
     named, name_reviewable, identified, dob_contradicts = _names(table, evidence, pair)
     # A house number within the tolerance is the same address only for a subject identified
-    # beyond doubt; the household guard below still applies.
-    corroborated = taxpayers.corroborated[top] | (evidence.house_near[pair] & identified)
+    # beyond doubt by name and birth date; the household guard below still applies. Never on
+    # the strength of a TIN: a TIN never stands in for any part of an address.
+    dob_exact = level(table, "dob")[pair] == DOB_EXACT
+    corroborated = taxpayers.corroborated[top] | (
+        evidence.house_near[pair] & identified & dob_exact
+    )
     near = evidence.reviewable[pair]
     unambiguous = gap > rules.ambiguity_margin
     namesakes_known = _namesakes_known(table, pair)

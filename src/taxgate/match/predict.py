@@ -126,11 +126,13 @@ def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
 
 def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     """`namesakes_r`: how many other taxpayers filed from the record's ZIP under its given and
-    family name, counted in the whole master, not only among the candidates.
+    family name, in any year, counted in the whole master, not only among the candidates.
 
     Blocking brings a subject's namesakes only when the request is written like them: a
     request whose names or ZIP carry a typo meets its taxpayer by another rule and may never
     meet the namesake that makes it ambiguous. The decision must know the namesake is there.
+    Every filing counts, not only the spelling an address record carries: a namesake whose
+    latest return there was mistyped ("NOEL" for "JEAN-PIERRE") filed under the name before.
     """
     if pairs.num_rows == 0:
         return pairs
@@ -145,7 +147,7 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
         ),
         found AS (
             SELECT w.given_r, w.family_r, w.zip5_r, count(DISTINCT t.tin) AS tins
-            FROM wanted w JOIN master.taxpayer_addresses t
+            FROM wanted w JOIN master.filings_norm t
               ON t.given = w.given_r AND t.family = w.family_r AND t.zip5 = w.zip5_r
             GROUP BY ALL
         )
