@@ -355,3 +355,18 @@ def test_a_name_two_edits_off_goes_to_review_never_confirmed(policy, asked, file
     far = person(dob=None, given="FRANCISCO")  # another name altogether: not for review
     decision = only([pair(far, person(**filed), weight=STRONG, tin=A)], policy)
     assert decision["outcome"] == "NOT_CONFIRMED"
+
+
+def test_an_initial_on_the_corroborating_filing_is_completed_by_another_of_the_taxpayers(
+    policy,
+) -> None:
+    """The filing at the requested address reads "C"; another of the same taxpayer's filings
+    reads "CORNELIO". Another name at the address is never made good elsewhere."""
+    subject = person(given="CORNELIO", dob=None)
+    elsewhere = person(given="CORNELIO", house_number="9", street_name="ELM ST", zip5="10001")
+    for at_address, outcome in (("C", "CONFIRMED"), ("ANA", "NOT_CONFIRMED")):
+        pairs = [
+            pair(subject, person(given=at_address), weight=STRONG, tin=A, given=1),
+            pair(subject, elsewhere, weight=STRONG - 3, tin=A, address_id=2),
+        ]
+        assert only(pairs, policy)["outcome"] == outcome, at_address

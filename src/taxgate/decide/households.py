@@ -82,10 +82,12 @@ class Sharing:
         return cls(other=other, same_address=same_address, shares=shares)
 
     def names_read(self, taxpayers: Taxpayers, margin: float) -> np.ndarray:
-        """The pairs whose names the rules read: the deciding pair of the best taxpayer and of
-        every taxpayer within `margin` match-weight points of it, and every pair of a taxpayer
-        who shares the best's house or family."""
-        read = self.shares[taxpayers.of_pair]
+        """The pairs whose names the rules read: every pair of the best taxpayer, the deciding
+        pair of every taxpayer within `margin` match-weight points of it, and every pair of a
+        taxpayer who shares the best's house or family."""
+        best = np.zeros(taxpayers.count, dtype=bool)
+        best[taxpayers.top] = True
+        read = self.shares[taxpayers.of_pair] | best[taxpayers.of_pair]
         best_weight = taxpayers.weight[taxpayers.top][taxpayers.subject_of]
         read[taxpayers.decisive[taxpayers.weight >= best_weight - margin]] = True
         return np.flatnonzero(read)

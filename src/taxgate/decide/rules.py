@@ -137,8 +137,19 @@ def _decide_found(table: pa.Table, policy: Policy) -> pa.Table:
     )
 
 
+def _completed(classes: np.ndarray, taxpayers: Taxpayers, pair: np.ndarray) -> np.ndarray:
+    """Each subject's class at its deciding pair, raised to the best the same taxpayer's other
+    address records give when the deciding one is at least PARTIAL: an initial or a shortened
+    name on the corroborating filing ("C" for "CORNELIO") is completed by another of the
+    taxpayer's filings. Never from DIFFERENT: another name there is not made good elsewhere."""
+    best = np.zeros(taxpayers.count, dtype=classes.dtype)
+    np.maximum.at(best, taxpayers.of_pair, classes)
+    at = classes[pair]
+    return np.where(at >= Agreement.PARTIAL, np.maximum(at, best[taxpayers.top]), at)
+
+
 def _names(
-    table: pa.Table, evidence: PairEvidence, pair: np.ndarray
+    table: pa.Table, evidence: PairEvidence, taxpayers: Taxpayers, pair: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each subject's deciding pair: (name corroborated, reviewable, identified beyond
     doubt, birth date contradicts).
@@ -154,7 +165,8 @@ def _names(
     names the same as written and the birth date or the TIN exact.
     """
     written = evidence.names
-    g, f, d = written.given[pair], written.family[pair], written.dob[pair]
+    g, f = _completed(written.given, taxpayers, pair), _completed(written.family, taxpayers, pair)
+    d = written.dob[pair]
     identified = (level(table, "dob")[pair] == DOB_EXACT) | evidence.tin_exact[pair]
     agrees, partial = Agreement.WRITTEN, Agreement.PARTIAL
     missing, different = Agreement.MISSING, Agreement.DIFFERENT
@@ -213,7 +225,7 @@ def _judge(
     runner_weight = np.where(has_runner, taxpayers.weight[np.maximum(taxpayers.runner, 0)], 0.0)
     gap = np.where(has_runner, weight - runner_weight, np.inf)
 
-    named, name_reviewable, identified, dob_contradicts = _names(table, evidence, pair)
+    named, name_reviewable, identified, dob_contradicts = _names(table, evidence, taxpayers, pair)
     # A house number within the tolerance is the same address only for a subject identified
     # beyond doubt by name and birth date; the household guard below still applies. Never on
     # the strength of a TIN: a TIN never stands in for any part of an address.
