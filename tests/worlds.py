@@ -18,8 +18,8 @@ from taxgate.world import WorldConfig, build_world
 # clock, so the ground truth (orders 89 or 90 days old, ...) holds only for a batch received
 # on its date.
 # Without the keying noise, and a seed whose batch no decision holds back for review under
-# policy 2025.5 (seed 3 had one REVIEW under 2025.4): the tests that share this world exercise the ledger,
-# recovery and release, which need a released batch. Noisy worlds and the REVIEW band are
+# policy 2025.5 (seed 3 had one REVIEW under 2025.4): the tests that share this world exercise
+# the ledger, recovery and release, which need a released batch. Noisy worlds and the REVIEW band are
 # scored by tests/world, tests/decide and bench/accuracy_bench.py.
 WORLD = WorldConfig(
     people=3000,
