@@ -19,8 +19,8 @@ from taxgate.world import WorldConfig, build_world
 # on its date.
 # Without the keying noise, and a seed whose batch no decision holds back for review under
 # policy 2025.5 (seed 3 had one REVIEW under 2025.4): the tests that share this world exercise
-# the ledger, recovery and release, which need a released batch. Noisy worlds and the REVIEW band are
-# scored by tests/world, tests/decide and bench/accuracy_bench.py.
+# the ledger, recovery and release, which need a released batch. Noisy worlds and the REVIEW
+# band are scored by tests/world, tests/decide and bench/accuracy_bench.py.
 WORLD = WorldConfig(
     people=3000,
     subjects=300,
