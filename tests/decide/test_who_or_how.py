@@ -370,3 +370,22 @@ def test_an_initial_on_the_corroborating_filing_is_completed_by_another_of_the_t
             pair(subject, elsewhere, weight=STRONG - 3, tin=A, address_id=2),
         ]
         assert only(pairs, policy)["outcome"] == outcome, at_address
+
+
+def test_a_housemate_initial_is_read_with_the_full_name_it_filed_elsewhere(policy) -> None:
+    """A twin of the subject's birthday filed once as "J" and once, at another ZIP, as
+    "JESSICA": she is Jessica, and does not keep Jeremy from confirming. With no full name on
+    file the initial could still be the subject's."""
+    subject = person(given="JEREMY", family="SMITH", dob=date(2004, 5, 28))
+    best = person(given="JEREMY", family="SMITH", dob=date(2004, 5, 28))
+    initial = person(given="J", family="SMITH", dob=date(2004, 5, 28))
+    in_full = person(given="JESSICA", family="SMITH", dob=date(2004, 5, 28), zip5="91041")
+    housemate = [
+        pair(subject, initial, weight=STRONG - 20, tin=B, address_id=2, given=1),
+        pair(subject, in_full, weight=STRONG - 30, tin=B, address_id=3, given=0),
+    ]
+    decision = only([pair(subject, best, weight=STRONG, tin=A), *housemate], policy)
+    assert decision["outcome"] == "CONFIRMED"
+    decision = only([pair(subject, best, weight=STRONG, tin=A), housemate[0]], policy)
+    assert decision["outcome"] != "CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)

@@ -93,6 +93,16 @@ class Sharing:
         return np.flatnonzero(read)
 
 
+def _initials_resolved(given: np.ndarray, taxpayers: Taxpayers, count: int) -> np.ndarray:
+    """The given-name class of each pair as a housemate's: a PARTIAL record (an initial, the
+    beginning of a name) of a taxpayer whose other records carry another given name in full,
+    and none the subject's, is that other name ("J" beside "JESSICA" is Jessica, not Jeremy)."""
+    written = any_per(taxpayers.of_pair, given == Agreement.WRITTEN, count)
+    other = any_per(taxpayers.of_pair, given == Agreement.DIFFERENT, count)
+    resolved = (given == Agreement.PARTIAL) & other[taxpayers.of_pair] & ~written[taxpayers.of_pair]
+    return np.where(resolved, np.int8(Agreement.DIFFERENT), given)
+
+
 def households(
     table: pa.Table,
     evidence: PairEvidence,
@@ -117,9 +127,8 @@ def households(
     given_other[others] |= given_compatible(table, others)
     # A housemate's given name written differently, or only an initial, could be the subject's;
     # so could one that is the best's own name mistyped on the housemate's filing ("JXNNIFER").
-    given_other |= (evidence.names.given == Agreement.WRITTEN) | (
-        evidence.names.given == Agreement.PARTIAL
-    )
+    housemate_given = _initials_resolved(evidence.names.given, taxpayers, count)
+    given_other |= (housemate_given == Agreement.WRITTEN) | (housemate_given == Agreement.PARTIAL)
     given_r = table.column("given_r").combine_chunks()
     best_given = given_r.take(anchor)
     given_other |= bools(pc.equal(given_r, best_given)) | within_edits(
@@ -147,7 +156,7 @@ def households(
             (dob_level >= close, dob_level != ELSE_LEVEL),
             # The given name written differently, or only partly the subject's (an initial, a
             # short name mistyped), against another given name altogether.
-            (named_at_all, given_other | (written.given != Agreement.DIFFERENT)),
+            (named_at_all, given_other | (housemate_given != Agreement.DIFFERENT)),
             # The same family against another family: a housemate of another surname.
             (written.family == Agreement.WRITTEN, written.family != Agreement.DIFFERENT),
             # The requester's TIN, against a housemate whose name is not the subject's as
@@ -156,7 +165,7 @@ def households(
                 evidence.tin_exact,
                 (level(table, "tin") != ELSE_LEVEL)
                 | given_other
-                | (written.given != Agreement.DIFFERENT),
+                | (housemate_given != Agreement.DIFFERENT),
             ),
         ]
     best = deciding[taxpayers.subject_of]
