@@ -13,7 +13,9 @@ Stages run as the CLI runs them (`taxgate world`, `taxgate master load`, `taxgat
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -33,6 +35,23 @@ from taxgate.gate.receipt import receipt_time
 from taxgate.match.master import master_path
 from taxgate.policy import load_policy
 from taxgate.world.evaluate import OutcomeScore, score_outcomes
+
+# What a kept home (master index and model) was built by: a home built by other code is rebuilt,
+# so a rerun after a change to normalisation, the master or the model's blocking rules (frozen
+# in model.json at training) never measures the old ones.
+HOME_SOURCES = ("normalize", "match")
+FINGERPRINT = "bench-fingerprint.txt"
+
+
+def code_fingerprint() -> str:
+    package = Path(__file__).resolve().parent.parent / "src" / "taxgate"
+    digest = hashlib.sha256()
+    for folder in HOME_SOURCES:
+        for path in sorted((package / folder).rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -75,10 +94,15 @@ def main() -> None:
                                 str(args.present_fraction), "--seed", str(args.seed),
                                 "--noise", args.noise,
                                 "--batch-date", today, "--out", str(world)])  # fmt: skip
+    fingerprint = code_fingerprint()
+    built_by = home / FINGERPRINT
+    if home.exists() and (not built_by.exists() or built_by.read_text() != fingerprint):
+        shutil.rmtree(home)
     if not master_path(home).exists():
         timings["master load"] = run(["master", "load", str(world / "filings.parquet"),
                                       "--home", str(home)])  # fmt: skip
         timings["model train"] = run(["model", "train", "--home", str(home)])
+        built_by.write_text(fingerprint)
     (home / "keyring").mkdir(exist_ok=True)
     for record in (world / "keys").glob("*.pub.json"):
         (home / "keyring" / record.name).write_bytes(record.read_bytes())
