@@ -1,12 +1,11 @@
-"""How a street and a city are written (taxgate.decide.streets, taxgate.decide.written)."""
+"""How a street and a city are written (taxgate.decide.streets)."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
-from taxgate.decide.streets import street_written
-from taxgate.decide.written import city_written
+from taxgate.decide.streets import city_written, street_written
 
 
 def street(left: str | None, right: str | None, policy) -> bool:

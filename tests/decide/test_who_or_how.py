@@ -13,6 +13,12 @@ from tests.decide.test_rules import STRONG, A, B, only, pair, reasons
 CARTER = person(given="MICHAEL", family="CARTER", dob=date(1980, 12, 22))
 
 
+def assert_not_told_apart(decision: dict) -> None:
+    """Not confirmed because a housemate or namesake could be the subject."""
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
 def test_a_contradicting_birth_date_is_never_outweighed(policy) -> None:
     """'Michael Robert Carter 1980-12-22' was confirmed as Michelle Carter born 2005."""
     michelle = person(given="MICHELLE", family="CARTER", dob=date(2005, 3, 14))
@@ -201,9 +207,7 @@ def test_a_housemate_filed_as_an_initial_or_a_typo_could_be_the_subject(policy, 
         pair(subject, person(given=housemate, suffix="JR", dob=date(2001, 2, 3)),
              weight=STRONG - 12, tin=B, address_id=2, given=0),
     ]  # fmt: skip
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
 
 
 def test_a_namesake_whose_filing_carries_a_typo_still_counts(policy) -> None:
@@ -215,9 +219,7 @@ def test_a_namesake_whose_filing_carries_a_typo_still_counts(policy) -> None:
         pair(subject, best, weight=STRONG, tin=A, family=5),
         pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
 
 
 def test_a_name_sent_reversed_and_initialled_confirms_with_a_second_identifier(policy) -> None:
@@ -253,9 +255,7 @@ def test_the_tin_does_not_settle_a_housemate_who_could_bear_the_name(policy) -> 
         pair(subject, best, weight=STRONG, tin=A, family=5),
         pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
     # A housemate of another given name is told apart by the TIN the requester gave.
     other = person(given="MICHELLE", family="CROSBY", dob=date(1999, 2, 9))
     pairs[1] = pair(subject, other, weight=STRONG - 12, tin=B, address_id=2, given=0)
@@ -271,9 +271,7 @@ def test_a_suffix_in_the_house_implies_a_namesake_there(policy) -> None:
         pair(subject, best, weight=STRONG, tin=A),
         pair(subject, junior, weight=STRONG - 12, tin=B, address_id=2, given=0),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
     with_dob = {**subject, "dob": date(1970, 1, 1)}
     best_dob = {**best, "dob": date(1970, 1, 1)}
     pairs = [
@@ -293,9 +291,7 @@ def test_a_birth_date_cannot_exclude_an_equally_close_twin_without_one(policy) -
         pair(subject, jie, weight=STRONG, tin=A, given=0),
         pair(subject, lei, weight=STRONG - 12, tin=B, address_id=2, given=0),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
 
 
 def test_a_namesake_at_the_requested_zip_counts_when_the_best_filed_another(policy) -> None:
@@ -307,9 +303,7 @@ def test_a_namesake_at_the_requested_zip_counts_when_the_best_filed_another(poli
         pair(subject, best, weight=STRONG, tin=A),
         pair(subject, namesake, weight=STRONG - 12, tin=B, address_id=2),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
 
 
 def test_a_housemate_filed_under_the_best_name_mistyped_could_be_the_subject(policy) -> None:
@@ -321,9 +315,7 @@ def test_a_housemate_filed_under_the_best_name_mistyped_could_be_the_subject(pol
         pair(subject, mother, weight=STRONG, tin=A, given=7),
         pair(subject, daughter, weight=STRONG - 12, tin=B, address_id=2, given=0),
     ]
-    decision = only(pairs, policy)
-    assert decision["outcome"] == "NOT_CONFIRMED"
-    assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    assert_not_told_apart(only(pairs, policy))
 
 
 def test_a_repeated_surname_is_not_another_second_surname_dropped(policy) -> None:

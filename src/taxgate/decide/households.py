@@ -54,6 +54,7 @@ class Households:
 class Sharing:
     """Who shares the best taxpayer's house or its family name in its ZIP code."""
 
+    anchor: np.ndarray  # per pair: the deciding pair of its subject's best taxpayer
     other: np.ndarray  # per pair: of a taxpayer other than the subject's best
     same_address: np.ndarray  # per pair: at the best's matched address
     shares: np.ndarray  # per taxpayer: a housemate or a namesake of the best
@@ -62,12 +63,12 @@ class Sharing:
     def of(cls, table: pa.Table, evidence: PairEvidence, taxpayers: Taxpayers) -> Sharing:
         subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
         top = taxpayers.top[subject]
-        anchor = pa.array(taxpayers.decisive[top], pa.int64())
+        anchor = taxpayers.decisive[top]
         other = taxpayers.of_pair != top
 
         def same(column: str) -> np.ndarray:
             values = table.column(column)
-            return equal(values, values.take(anchor))
+            return equal(values, values.take(pa.array(anchor, pa.int64())))
 
         # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
         same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
@@ -79,7 +80,7 @@ class Sharing:
             same("family_r") | requested_family | evidence.written.family_typo
         ) & same_zip
         shares = any_per(taxpayers.of_pair, other & (same_address | same_family), taxpayers.count)
-        return cls(other=other, same_address=same_address, shares=shares)
+        return cls(anchor=anchor, other=other, same_address=same_address, shares=shares)
 
     def names_read(self, taxpayers: Taxpayers, margin: float) -> np.ndarray:
         """The pairs whose names the rules read: every pair of the best taxpayer, the deciding
@@ -112,9 +113,7 @@ def households(
     close: int | None = None,
 ) -> Households:
     count = taxpayers.count
-    subject = np.searchsorted(taxpayers.rows, table.column("row").to_numpy())
-    top = taxpayers.top[subject]
-    anchor = pa.array(taxpayers.decisive[top], pa.int64())
+    anchor = pa.array(sharing.anchor, pa.int64())
     other, same_address, shares = sharing.other, sharing.same_address, sharing.shares
 
     # The best taxpayer must agree strictly; another is ruled out only if it cannot be the
@@ -141,7 +140,7 @@ def households(
 
     given_level, dob_level = level(table, "given"), level(table, "dob")
     dob_missing = pc.is_null(table.column("dob_r")).to_numpy(zero_copy_only=False)
-    best_named = (evidence.names.given == Agreement.WRITTEN)[taxpayers.decisive[top]]
+    best_named = (evidence.names.given == Agreement.WRITTEN)[sharing.anchor]
     fields = [
         # A birth date the other's filing lacks could be the subject's (twins share one) when
         # the best bears the subject's given name only in part: then nothing else tells them.

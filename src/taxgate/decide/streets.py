@@ -1,6 +1,8 @@
-"""How a street is written: directionals added or dropped, spaces, typos, misspelt or joined types.
+"""How a street and a city are written: directionals added or dropped, spaces, typos, misspelt
+or joined street types.
 
-"N BENJAMI N WAY" is "BENJAMIN WAY"; "S MAIN ST" is not "N MAIN ST", nor "MAIN AVE" "MAIN ST".
+"N BENJAMI N WAY" is "BENJAMIN WAY"; "S MAIN ST" is not "N MAIN ST", nor "MAIN AVE" "MAIN ST";
+"ROWVIL LE" is "ROWVILLE".
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz.distance import DamerauLevenshtein
 
-from taxgate.decide.edits import bools, both_present, strings, within_edits
+from taxgate.decide.edits import bools, both_present, spaceless, strings, within_edits
 from taxgate.normalize.address import DIRECTIONS, STREET_TYPE_ABBREVIATIONS, STREET_TYPES
 from taxgate.policy.model import DecisionRules
 
@@ -123,3 +125,14 @@ def street_written(left: pa.Array, right: pa.Array, rules: DecisionRules) -> np.
         words_l, words_r, rules.street_type_min_name, rules.street_max_edits, ~same & ~near & begins
     )
     return same | near | mistyped
+
+
+def city_written(city_l: pa.Array, city_r: pa.Array, rules: DecisionRules) -> np.ndarray:
+    """Per pair: the same city written differently. Spaces never count ("ROWVIL LE"); an edit
+    counts only in a name as long as a street core that may carry one (`street_min_length`),
+    so that short names of different places ("ELY", "EL") stay apart."""
+    joined_l, joined_r = spaceless(city_l), spaceless(city_r)
+    same = bools(pc.equal(joined_l, joined_r))
+    return same | within_edits(
+        joined_l, joined_r, rules.street_max_edits, rules.street_min_length, ~same
+    )

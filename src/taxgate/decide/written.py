@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from taxgate.decide.contract import DOB_ONE_EDIT_OR_SWAPPED, DOB_SAME_YEAR, NULL_LEVEL
 from taxgate.decide.edits import bools, both_present, spaceless, strings, within_edits
-from taxgate.decide.streets import street_written
+from taxgate.decide.streets import city_written, street_written
 from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
 from taxgate.normalize.nicknames import related
 from taxgate.policy.model import DecisionRules
@@ -200,17 +200,6 @@ def dob_agreement(dob_level: np.ndarray) -> np.ndarray:
     return out
 
 
-def city_written(city_l: pa.Array, city_r: pa.Array, rules: DecisionRules) -> np.ndarray:
-    """Per pair: the same city written differently. Spaces never count ("ROWVIL LE"); an edit
-    counts only in a name as long as a street core that may carry one (`street_min_length`),
-    so that short names of different places ("ELY", "EL") stay apart."""
-    joined_l, joined_r = spaceless(city_l), spaceless(city_r)
-    same = bools(pc.equal(joined_l, joined_r))
-    return same | within_edits(
-        joined_l, joined_r, rules.street_max_edits, rules.street_min_length, ~same
-    )
-
-
 def _classify(present: np.ndarray, written: np.ndarray, partial: np.ndarray) -> np.ndarray:
     out = np.full(present.shape, Agreement.DIFFERENT, dtype=np.int8)
     out[partial] = Agreement.PARTIAL
@@ -224,9 +213,9 @@ class Names:
     """Per candidate pair: the agreement class of given name, family name and date of birth,
     and whether a DIFFERENT name is near enough for a person to judge.
 
-    Judged only at the pairs the rules read (`Names.at`): a subject's deciding pairs and the
-    pairs of the taxpayers who share its house or its family name in the ZIP. Elsewhere every
-    class is DIFFERENT and nothing is near; no rule reads them there.
+    Judged only at the pairs the rules read (`Names.at`, given
+    `taxgate.decide.households.Sharing.names_read`). Elsewhere every class is DIFFERENT and
+    nothing is near; no rule reads them there.
     """
 
     given: np.ndarray
