@@ -65,6 +65,7 @@ SCHEMA = pa.schema(
             for side in ("l", "r")
         ),
         pa.field("namesakes_r", pa.int32()),
+        pa.field("given_filed_r", pa.bool_()),
     ]
 )
 
@@ -105,13 +106,19 @@ def pair(
     subject_id: str | None = None,
     probability: float | None = None,
     namesakes: int = 0,
+    given_filed: bool | None = None,
     **levels: int,
 ) -> dict:
     """One candidate pair; `levels` overrides gammas by comparison name (e.g. street_name=1);
-    `namesakes`: other taxpayers of the record's name in its ZIP, in the whole master."""
+    `namesakes`: other taxpayers of the record's name in its ZIP, in the whole master;
+    `given_filed`: the taxpayer filed under the request's given name somewhere (by default,
+    when the record carries it)."""
     record = {**record, "tin": tin}
     out: dict = {
         "namesakes_r": namesakes,
+        "given_filed_r": subject["given"] == record["given"]
+        if given_filed is None
+        else given_filed,
         "row": row,
         "subject_id": subject_id or f"S-{row}",
         "tin": tin,

@@ -381,3 +381,33 @@ def test_a_housemate_initial_is_read_with_the_full_name_it_filed_elsewhere(polic
     decision = only([pair(subject, best, weight=STRONG, tin=A), housemate[0]], policy)
     assert decision["outcome"] != "CONFIRMED"
     assert "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+
+
+def test_a_housemate_who_filed_under_the_subjects_given_name_elsewhere_could_be_the_subject(
+    policy,
+) -> None:
+    """Seed 41: 'María Rodríguez Miranda' confirmed as María Isabel, while the housemate whose
+    record reads 'DANNA' had filed as 'MARÍA' the year before (`given_filed_r`)."""
+    subject = person(given="MARIA", family="RODRIGUEZ MIRANDA", dob=None)
+    best = person(given="MARIA ISABEL", family="RODRIGUEZ MIRANDA", dob=date(2006, 1, 23))
+    housemate = person(given="DANNA", family="RODRIGUEZ MIRANDA", dob=date(1983, 1, 15))
+
+    def decided(filed_as_maria: bool) -> dict:
+        return only(
+            [
+                pair(subject, best, weight=STRONG, tin=A, given=7),
+                pair(subject, housemate, weight=STRONG - 10, tin=B, address_id=2, given=0,
+                     given_filed=filed_as_maria),
+            ],
+            policy,
+        )  # fmt: skip
+
+    assert decided(False)["outcome"] == "CONFIRMED"
+    assert_not_told_apart(decided(True))
+    # The birth date still tells them apart.
+    dated = person(given="MARIA", family="RODRIGUEZ MIRANDA", dob=date(2006, 1, 23))
+    pairs = [
+        pair(dated, best, weight=STRONG, tin=A, given=7),
+        pair(dated, housemate, weight=STRONG - 10, tin=B, address_id=2, given=0, given_filed=True),
+    ]
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"

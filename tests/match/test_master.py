@@ -409,3 +409,29 @@ def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
     record.update(given_r=given, family_r="BAPTISTE", zip5_r="78701")
     pairs = pa.Table.from_pylist([record], schema=SCHEMA)
     assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1]
+
+
+def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path) -> None:
+    """The record carries 'DANNA' (filed last); the taxpayer filed as 'María' the year before."""
+    from taxgate.match.predict import SCHEMA, with_given_filed
+
+    rows = write(tmp_path, "f.jsonl", [
+        filing(ANA, 2022, date(2023, 4, 1), "12 Oak St", given_name="María",
+               family_name="Rodríguez"),
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Danna",
+               family_name="Rodríguez"),
+        filing(BEN, 2023, date(2024, 4, 1), "12 Oak St", given_name="Lucía",
+               family_name="Rodríguez"),
+    ])  # fmt: skip
+    home = tmp_path / "home"
+    load_filings([rows], home)
+    assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{ANA}'") == [("DANNA",)]
+    records = []
+    for tin, given in ((ANA, "MARIA"), (BEN, "MARIA"), (ANA, "LUCIA"), (ANA, None)):
+        record = {name: None for name in SCHEMA.names}
+        record.update(tin=tin, given_l=given)
+        records.append(record)
+    pairs = pa.Table.from_pylist(records, schema=SCHEMA)
+    assert with_given_filed(pairs, home).column("given_filed_r").to_pylist() == [
+        True, False, False, False,
+    ]  # fmt: skip

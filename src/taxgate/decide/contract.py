@@ -62,6 +62,7 @@ COMPARED_VALUES = (
     "city_l",
     "city_r",
     "namesakes_r",
+    "given_filed_r",
 )
 """The compared values the rules read (household and distinguishing-field checks)."""
 

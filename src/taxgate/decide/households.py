@@ -5,7 +5,8 @@ must be told apart by a field that agrees with the best taxpayer only: date of b
 suffix (equal), or the full given name (exact, the same canonical tokens, or the same name
 tokens in another order). The best taxpayer must agree on the field; the other must not agree
 on any of its records (an empty value does not agree) and, for names, must not be compatible
-either (one name's tokens within the other's, e.g. the same name plus a middle name). Under
+either (one name's tokens within the other's, e.g. the same name plus a middle name) nor have
+filed under the subject's given name anywhere (`given_filed_r`). Under
 the policy's `relatives_level = "close"`, a close agreement of the best (a typo'd or
 nicknamed given name, a birth date one edit off) also tells apart an other that disagrees
 outright (the model's else level; a missing value is not a disagreement). A taxpayer whose
@@ -128,6 +129,9 @@ def households(
     # so could one that is the best's own name mistyped on the housemate's filing ("JXNNIFER").
     housemate_given = _initials_resolved(evidence.names.given, taxpayers, count)
     given_other |= (housemate_given == Agreement.WRITTEN) | (housemate_given == Agreement.PARTIAL)
+    # So could one who filed under the subject's given name in another year or elsewhere: the
+    # record carries the spelling filed most often, not every name the housemate used.
+    given_other |= bools(table.column("given_filed_r"))
     given_r = table.column("given_r").combine_chunks()
     best_given = given_r.take(anchor)
     given_other |= bools(pc.equal(given_r, best_given)) | within_edits(

@@ -43,6 +43,7 @@ SCHEMA = pa.schema(
             for side in ("l", "r")
         ],
         pa.field("namesakes_r", pa.int32()),
+        pa.field("given_filed_r", pa.bool_()),
     ]
 )
 
@@ -116,7 +117,7 @@ def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
     table = con.execute(f"""
         SELECT s.row, s.subject_id, p.tin_r AS tin, p.unique_id_r AS address_id,
                p.match_weight, p.match_probability, {gammas}, {bfs}, {values},
-               CAST(0 AS INTEGER) AS namesakes_r
+               CAST(0 AS INTEGER) AS namesakes_r, false AS given_filed_r
         FROM pairs p JOIN subjects s ON s.row = CAST(p.unique_id_l AS BIGINT)
         ORDER BY s.row, p.match_weight DESC, address_id
     """).to_arrow_table()
@@ -161,6 +162,38 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     return pairs.set_column(index, SCHEMA.field("namesakes_r"), counts.column("namesakes"))
 
 
+def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
+    """`given_filed_r`: the record's taxpayer filed under the request's given name, as
+    normalised, in some year at some address, whatever name its record here carries.
+
+    A record carries the spelling its taxpayer filed most often there; a housemate whose
+    latest return was mistyped or filed under another name ("DANNA" one year, "MARIA" the
+    year before) still filed under the subject's name, and that name cannot tell them apart.
+    """
+    if pairs.num_rows == 0:
+        return pairs
+    con = scratch()
+    con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+    con.register("keys_in", pairs.select(["tin", "given_l"]))
+    filed = con.execute("""
+        WITH keyed AS (SELECT row_number() OVER () AS i, * FROM keys_in),
+        wanted AS (
+            SELECT DISTINCT tin, given_l FROM keyed
+            WHERE tin IS NOT NULL AND given_l IS NOT NULL
+        ),
+        found AS (
+            SELECT DISTINCT w.tin, w.given_l
+            FROM wanted w JOIN master.filings_norm f ON f.tin = w.tin AND f.given = w.given_l
+        )
+        SELECT f.tin IS NOT NULL AS given_filed
+        FROM keyed k LEFT JOIN found f ON f.tin = k.tin AND f.given_l = k.given_l
+        ORDER BY k.i
+    """).to_arrow_table()
+    con.close()
+    index = pairs.schema.get_field_index("given_filed_r")
+    return pairs.set_column(index, SCHEMA.field("given_filed_r"), filed.column("given_filed"))
+
+
 def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb") -> pa.Table:
     """One row per (subject row, taxpayer address) pair blocking produced, scored.
 
@@ -188,4 +221,4 @@ def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb")
         pairs = spark_pairs(subjects_norm, home, settings)
     else:
         raise TaxgateError(f"unknown backend {backend!r}", "Use 'duckdb' or 'spark'.")
-    return with_namesakes(shape(pairs, subjects_norm), home)
+    return with_given_filed(with_namesakes(shape(pairs, subjects_norm), home), home)
