@@ -215,3 +215,48 @@ def test_a_batch_checked_with_taxgate_gate_first_is_processed_as_the_same_batch(
     assert remembered == 1
     # the gate's logged memory accounts for the rows, and both commands signed what they logged
     assert report.ok and report.unsigned_events == 0, report
+
+
+def test_the_manifest_is_read_once_and_a_swap_mid_batch_changes_nothing(
+    world_dir: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read of the request manifest serves the gate, the ledger and the response; a file
+    replaced on disk after the gate cannot redirect the signed response."""
+    from taxgate.formats import manifest as manifest_module
+    from taxgate.formats.signing import file_sha256
+    from taxgate.ledger import recorder
+    from taxgate.ledger.secret import load_or_create_secret
+    from taxgate.pipeline import process_batch
+    from taxgate.policy import load_policy
+
+    batch = tmp_path / "batch"
+    shutil.copytree(world_dir / "batch", batch)
+    manifest = batch / "manifest.json"
+    original = RequestManifest.load(manifest)
+    original_sha = file_sha256(manifest)
+    reads: list[Path] = []
+    read = manifest_module._read
+
+    def counted(path: Path) -> bytes:
+        reads.append(Path(path))
+        return read(path)
+
+    record_gate = recorder.record_gate
+
+    def gate_then_swap(*args, **kwargs):
+        record_gate(*args, **kwargs)
+        original.model_copy(update={"requesting_agency": "Someone Else"}).save(manifest)
+
+    monkeypatch.setattr(manifest_module, "_read", counted)
+    monkeypatch.setattr(recorder, "record_gate", gate_then_swap)
+    result = process_batch(
+        manifest, home=home, keyring=load_keyring(world_dir / "keys"), policy=load_policy(),
+        ledger=open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}"),
+        secret=load_or_create_secret(home), key_path=disclosing_key(world_dir),
+        out=tmp_path / "out", chunk_subjects=int(CHUNK),
+    )  # fmt: skip
+    assert reads.count(manifest) == 1
+    assert result.response_manifest is not None
+    response = json.loads(result.response_manifest.read_text())
+    assert response["recipient_agency"] == original.requesting_agency
+    assert response["request_sha256"] == original_sha

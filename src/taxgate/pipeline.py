@@ -29,10 +29,10 @@ from taxgate.decide.redisclosure import matched_taxpayers, withhold_redisclosure
 from taxgate.decide.reviews import Resolution, load_resolutions, pending_reviews
 from taxgate.decide.rules import decide
 from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
-from taxgate.errors import TaxgateError
+from taxgate.errors import FormatError, TaxgateError
 from taxgate.formats.csvcells import write_arrow_csv
 from taxgate.formats.keys import PublicKeyRecord
-from taxgate.formats.manifest import RequestManifest
+from taxgate.formats.manifest import ArrivedManifest, RequestManifest
 from taxgate.formats.signing import file_sha256, signed_table
 from taxgate.gate.history import ReceivedBatch
 from taxgate.gate.receipt import Clock, receipt_time
@@ -158,8 +158,13 @@ def _process(
     announce: Stage | None,
     progress: Callable[[int, int], None] | None,
 ) -> ProcessResult:
-    """process_batch, under the batch lock."""
-    examining = _examining(manifest_path, arrived)
+    """process_batch, under the batch lock. The manifest is read once, here; every stage
+    after reads that reading (`ArrivedManifest`), never the file."""
+    try:
+        request: ArrivedManifest | None = ArrivedManifest.read(manifest_path)
+    except FormatError:
+        request = None  # the gate reports an unreadable manifest
+    examining = _examining(request, arrived)
     stored = _stored(examining, ledger)
     if stored is None:
         with _timed(seconds, "gate", announce):
@@ -167,20 +172,21 @@ def _process(
             gate = run_gate(
                 manifest_path, keyring, policy, history, secret,
                 keyring_source=keyring_source, remember=False, received_at=arrived,
+                arrived=request,
             )  # fmt: skip
-        if gate.verdicts is None or gate.subjects is None:
+        if gate.verdicts is None or gate.subjects is None or request is None:
             recorder.record_refusal(ledger, gate.batch, receipt_time(clock))
             result = ProcessResult(gate, seconds=seconds)
             result.checkpoint = checkpoint(ledger, key_path, out)
             return result
-        manifest = RequestManifest.load(manifest_path)
         with _timed(seconds, "record gate", announce):
-            _record_gate(ledger, manifest, gate, secret, receipt_time(clock), arrived)
+            _record_gate(ledger, request.manifest, gate, secret, receipt_time(clock), arrived)
         pq.write_table(gate.verdicts, out / VERDICTS_FILE)
         crash_point("gate-recorded")
         result = ProcessResult(gate, seconds=seconds)
     else:
-        result = _resumed(manifest_path, stored, ledger, out, policy)
+        assert request is not None  # a stored batch matched its digest
+        result = _resumed(request, stored, ledger, out, policy)
         if result.already_released:  # a run killed before its checkpoint is signed now
             result.checkpoint = checkpoint(ledger, key_path, out)
             return result
@@ -200,7 +206,7 @@ def _process(
     else:
         with _timed(seconds, "disclose", announce):
             result.responses, result.response_manifest = release(
-                manifest_path, gate.verdicts, decisions, [], home=home, policy=policy,
+                request, gate.verdicts, decisions, [], home=home, policy=policy,
                 key_path=key_path, out=out, ledger=ledger, secret=secret, clock=clock,
             )  # fmt: skip
     with _timed(seconds, "checkpoint", announce):
@@ -232,14 +238,12 @@ def _record_gate(
         ) from exc
 
 
-def _examining(manifest_path: Path, arrived: datetime) -> ReceivedBatch | None:
+def _examining(request: ArrivedManifest | None, arrived: datetime) -> ReceivedBatch | None:
     """This manifest as the gate's memory would hold it, so the gate does not take a record
     `taxgate gate` left of it for an earlier batch."""
-    try:
-        manifest = RequestManifest.load(manifest_path)
-    except TaxgateError:
+    if request is None:
         return None  # the gate reports an unreadable manifest
-    return ReceivedBatch(manifest.batch_id, file_sha256(manifest_path), arrived.date())
+    return ReceivedBatch(request.manifest.batch_id, request.sha256, arrived.date())
 
 
 def _stored(examining: ReceivedBatch | None, ledger: Engine) -> recorder.StoredBatch | None:
@@ -253,10 +257,13 @@ def _stored(examining: ReceivedBatch | None, ledger: Engine) -> recorder.StoredB
 
 
 def _resumed(
-    manifest_path: Path, stored: recorder.StoredBatch, ledger: Engine, out: Path, policy: Policy
+    request: ArrivedManifest,
+    stored: recorder.StoredBatch,
+    ledger: Engine,
+    out: Path,
+    policy: Policy,
 ) -> ProcessResult:
     """Pick up a batch the ledger holds: its verdicts as recorded, its subjects from the file."""
-    manifest = RequestManifest.load(manifest_path)
     verdicts = recorder.stored_verdicts(ledger, stored.batch_id)
     released = stored.status == "released"
     message = (
@@ -276,7 +283,7 @@ def _resumed(
             response_manifest=path if path.is_file() else None,
             already_released=True,
         )
-    subjects = signed_table(manifest, manifest_path)
+    subjects = signed_table(request.manifest, request.path)
     return ProcessResult(GateResult(batch, subjects, verdicts), resumed=True)
 
 
@@ -331,7 +338,7 @@ def _decide(
 
 
 def release(
-    manifest_path: Path,
+    request: ArrivedManifest,
     verdicts: pa.Table,
     decisions: pa.Table,
     resolutions: list[Resolution],
@@ -351,16 +358,14 @@ def release(
     deterministic for the same day). A response that would disclose a taxpayer already
     disclosed within the re-request window is refused before anything is written.
     """
-    manifest = RequestManifest.load(manifest_path)
+    manifest = request.manifest
     reviews = {r.row: r.outcome.value for r in resolutions}
     responses = build_responses(verdicts, decisions, last_known_addresses(home), policy, reviews)
     refuse_redisclosure(ledger, manifest.batch_id, responses, decisions, policy)
     for stale in (out / MANIFEST_FILE, out / RESPONSES_FILE):
         stale.unlink(missing_ok=True)
     now = receipt_time(clock)
-    path = write_response(
-        responses, manifest, manifest_path, out, key_path, responded_on=now.date()
-    )
+    path = write_response(responses, request, out, key_path, responded_on=now.date())
     crash_point("response-written")
     recorder.record_release(
         ledger, manifest.batch_id, responses, decisions,
@@ -427,7 +432,8 @@ def _release_reviewed(
                 file=out / name,
             )
     private_out(out)
-    batch_id = RequestManifest.load(manifest_path).batch_id
+    request = ArrivedManifest.read(manifest_path)
+    batch_id = request.manifest.batch_id
     stored = recorder.stored_batch(ledger, batch_id)
     if stored is None or stored.status != "awaiting_review":
         state = "holds no record of it" if stored is None else f"has it as {stored.status!r}"
@@ -435,6 +441,13 @@ def _release_reviewed(
             f"batch {batch_id!r} is not awaiting review: the ledger {state}",
             "Release only a batch that `taxgate process` left waiting for review, with the same"
             " --home (or TAXGATE_DATABASE_URL) it was processed with.",
+            file=manifest_path,
+        )
+    if stored.manifest_sha256 != request.sha256:
+        raise TaxgateError(
+            f"this manifest is not the one batch {batch_id!r} was processed with (its SHA-256 "
+            f"differs from the ledger's {stored.manifest_sha256[:12]})",
+            "Name the manifest file the batch arrived with; a changed manifest is a new batch.",
             file=manifest_path,
         )
     decisions = pq.read_table(out / DECISIONS_FILE)
@@ -447,7 +460,7 @@ def _release_reviewed(
             row=pending.column("row")[0].as_py(),
         )
     released = release(
-        manifest_path, pq.read_table(out / VERDICTS_FILE), decisions, list(resolutions.values()),
+        request, pq.read_table(out / VERDICTS_FILE), decisions, list(resolutions.values()),
         home=home, policy=policy, key_path=key_path, out=out, ledger=ledger, secret=secret,
         clock=clock,
     )  # fmt: skip

@@ -121,6 +121,25 @@ def test_release_refuses_a_batch_the_ledger_never_saw(
     assert not (out / MANIFEST_FILE).exists()
 
 
+def test_release_refuses_a_manifest_changed_after_processing(
+    make_batch, policy, disclosing_key, tmp_path: Path
+) -> None:
+    """The same batch id, another recipient: the response is signed for the manifest the batch
+    arrived with or not at all."""
+    manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
+    key, _ = disclosing_key
+    runner = CliRunner()
+    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "CONFIRMED",
+                        "--officer", "Dana Officer", "--note", "checked"])  # fmt: skip
+    swapped = RequestManifest.load(manifest).model_copy(update={"requesting_agency": "Other"})
+    swapped.save(manifest)
+    refused = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
+                                  str(key), "--home", str(home)])  # fmt: skip
+    assert isinstance(refused.exception, TaxgateError)
+    assert "not the one batch" in str(refused.exception)
+    assert not (out / MANIFEST_FILE).exists()
+
+
 def test_a_release_killed_before_its_checkpoint_is_signed_by_the_next_release(
     make_batch, policy, disclosing_key, tmp_path: Path, monkeypatch
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 from taxgate.decide.rules import decide
 from taxgate.disclose.response import MANIFEST_FILE, RESPONSES_FILE, build_responses, write_response
 from taxgate.errors import TaxgateError
-from taxgate.formats.manifest import RequestManifest, ResponseManifest
+from taxgate.formats.manifest import ArrivedManifest, ResponseManifest
 from taxgate.formats.records import ResponseRow
 from taxgate.formats.signing import file_sha256, verify_manifest_file
 from taxgate.formats.tables import columns, read_table
@@ -222,8 +222,7 @@ def signed_response(make_batch, policy, disclosing_key, tmp_path) -> tuple[Path,
     key_path, keyring = disclosing_key
     written = write_response(
         responses,
-        RequestManifest.load(manifest_path),
-        manifest_path,
+        ArrivedManifest.read(manifest_path),
         out,
         key_path,
         responded_on=date(2025, 8, 7),
@@ -272,8 +271,7 @@ def test_a_response_is_never_overwritten(make_batch, policy, disclosing_key, tmp
     with pytest.raises(TaxgateError, match="already there"):
         write_response(
             responses,
-            RequestManifest.load(manifest_path),
-            manifest_path,
+            ArrivedManifest.read(manifest_path),
             written.parent,
             disclosing_key[0],
         )
@@ -286,8 +284,7 @@ def test_a_response_must_answer_every_subject(make_batch, policy, disclosing_key
     with pytest.raises(TaxgateError, match="4 responses for a batch of 5"):
         write_response(
             responses,
-            RequestManifest.load(manifest_path),
-            manifest_path,
+            ArrivedManifest.read(manifest_path),
             tmp_path / "out",
             disclosing_key[0],
         )

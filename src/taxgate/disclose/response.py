@@ -20,9 +20,9 @@ from taxgate.decide.outcomes import Decision
 from taxgate.errors import TaxgateError
 from taxgate.formats.codes import Outcome
 from taxgate.formats.keys import load_private_key
-from taxgate.formats.manifest import RequestManifest, ResponseManifest, Signer
+from taxgate.formats.manifest import ArrivedManifest, ResponseManifest, Signer
 from taxgate.formats.records import ResponseRow
-from taxgate.formats.signing import file_sha256, sign_manifest
+from taxgate.formats.signing import sign_manifest
 from taxgate.formats.tables import records_to_table, write_table
 from taxgate.policy.model import Policy
 
@@ -233,8 +233,7 @@ def build_responses(
 
 def write_response(
     responses: pa.Table,
-    batch_manifest: RequestManifest,
-    request_manifest_path: Path,
+    request: ArrivedManifest,
     out_dir: Path,
     key_path: Path,
     *,
@@ -243,17 +242,12 @@ def write_response(
     """Write `responses.csv` and the signed `response.json` into `out_dir`; return the manifest.
 
     The disclosing agency and signer are those of the key's public record; the recipient is
-    the batch's requesting agency. An existing response.json is never overwritten.
+    the batch's requesting agency, and `request_sha256` the digest of the request manifest as
+    it arrived (`request`, read once), not of whatever file lies at its path now. An existing
+    response.json is never overwritten.
     """
-    request_manifest_path = Path(request_manifest_path)
     out_dir = Path(out_dir)
-    on_disk = RequestManifest.load(request_manifest_path)
-    if on_disk.batch_id != batch_manifest.batch_id:
-        raise TaxgateError(
-            f"the request manifest file is batch {on_disk.batch_id}, not {batch_manifest.batch_id}",
-            "Answer the batch whose manifest you name.",
-            file=request_manifest_path,
-        )
+    batch_manifest = request.manifest
     if responses.num_rows != batch_manifest.subject_count:
         raise TaxgateError(
             f"{responses.num_rows} responses for a batch of {batch_manifest.subject_count} "
@@ -272,7 +266,7 @@ def write_response(
         disclosing_agency=record.agency,
         recipient_agency=batch_manifest.requesting_agency,
         responded_on=responded_on or date.today(),
-        request_sha256=file_sha256(request_manifest_path),
+        request_sha256=request.sha256,
         signer=Signer(name=record.signer, title=record.title),
         responses_file=RESPONSES_FILE,
     )

@@ -6,7 +6,9 @@ change to the manifest, or (through the digest) to a byte of its table file, bre
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -85,11 +87,13 @@ class SignedManifest(BaseModel):
 
     @classmethod
     def load(cls, path: Path):
+        return cls.parse(_read(path), path)
+
+    @classmethod
+    def parse(cls, raw: bytes, path: Path):
+        """The manifest in `raw`, the bytes read from `path` (named in errors)."""
         try:
-            data = json.loads(Path(path).read_bytes())
-            return cls.model_validate(data)
-        except FileNotFoundError as exc:
-            raise FormatError("file not found", "Check the path.", file=path) from exc
+            return cls.model_validate(json.loads(raw))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(
                 f"not valid UTF-8 JSON ({exc})", "Fix the JSON syntax.", file=path
@@ -154,3 +158,32 @@ class ResponseManifest(SignedManifest):
     responses_sha256: str = ""
     response_count: int = 0
     signature: str = ""
+
+
+@dataclass(frozen=True)
+class ArrivedManifest:
+    """A request manifest as read once on arrival: its content and the SHA-256 of those very
+    bytes. Every stage of one batch reads this object, never the file again: a manifest
+    swapped on disk mid-batch cannot change what the gate checked, what the ledger recorded
+    or to whom the response is signed."""
+
+    path: Path
+    manifest: RequestManifest
+    sha256: str
+
+    @classmethod
+    def read(cls, path: Path) -> ArrivedManifest:
+        path = Path(path)
+        raw = _read(path)
+        return cls(path, RequestManifest.parse(raw, path), hashlib.sha256(raw).hexdigest())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise FormatError("file not found", "Check the path.", file=path) from exc
+    except OSError as exc:
+        raise FormatError(
+            f"cannot be read ({exc.strerror or exc})", "Name a readable manifest file.", file=path
+        ) from exc

@@ -16,8 +16,8 @@ import pyarrow as pa
 from taxgate.errors import FormatError
 from taxgate.formats.codes import ReasonCode, join_codes
 from taxgate.formats.keys import PublicKeyRecord
-from taxgate.formats.manifest import RequestManifest
-from taxgate.formats.signing import file_sha256, signed_table
+from taxgate.formats.manifest import ArrivedManifest
+from taxgate.formats.signing import signed_table
 from taxgate.gate.batch_rules import batch_problems
 from taxgate.gate.history import GateHistory, ReceivedBatch, person_keys
 from taxgate.gate.reasons import SUBJECT_SENTENCES, BatchReason
@@ -116,25 +116,30 @@ def run_gate(
     remember: bool = True,
     progress: Progress | None = None,
     received_at: datetime | None = None,
+    arrived: ArrivedManifest | None = None,
 ) -> GateResult:
     """Examine one batch. A refused or re-submitted batch has no subject verdicts.
 
     `received_at` is when the gateway received the batch (aware; the system clock in UTC when
     None): the manifest's date is checked against it and every date rule counts from its day.
+    `arrived` is the manifest at `manifest_path` as the caller already read it (read here
+    when None): the gate checks those bytes, not the file again.
     """
     manifest_path = Path(manifest_path)
     at = receipt_time(None if received_at is None else lambda: received_at)
     received_on = at.date()
     ident = {"policy_version": policy.version, "policy_sha256": policy.sha256, "received_at": at}
-    try:
-        manifest = RequestManifest.load(manifest_path)
-        digest = file_sha256(manifest_path)
-    except FormatError as exc:
-        return GateResult(
-            BatchVerdict(
-                None, "", False, reason=BatchReason.MANIFEST_UNREADABLE, message=str(exc), **ident
-            )
-        )
+    if arrived is None:
+        try:
+            arrived = ArrivedManifest.read(manifest_path)
+        except FormatError as exc:
+            return GateResult(
+                BatchVerdict(
+                    None, "", False, reason=BatchReason.MANIFEST_UNREADABLE, message=str(exc),
+                    **ident,
+                )
+            )  # fmt: skip
+    manifest, digest = arrived.manifest, arrived.sha256
     previous = history.received(manifest.batch_id)
     if previous is not None:
         if previous.manifest_sha256 == digest:

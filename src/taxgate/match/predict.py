@@ -7,25 +7,21 @@ The model is read from HOME/model.json and never retrained here; its SHA-256
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from splink import Linker
 from splink.backends.duckdb import DuckDBAPI
 
 from taxgate.errors import TaxgateError
 from taxgate.match import model
+from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for, model_columns_sql
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
 from taxgate.match.train import load_model, model_sha256
 
 __all__ = ["Backend", "candidates", "model_sha256"]
 
 Backend = Literal["duckdb", "spark"]
-# Dataset names sort subjects first, so Splink puts them on the left (`_l`).
-LEFT, RIGHT = "a_subjects", "b_addresses"
-SUBJECT_KEYS = ("row", "subject_id")
 
 SCHEMA = pa.schema(
     [
@@ -59,40 +55,24 @@ def _check_subjects(subjects_norm: pa.Table) -> None:
         )
 
 
-def _model_columns_sql(key: str) -> str:
-    columns = ", ".join(model.MODEL_COLUMNS)
-    return f"{key} AS {model.UNIQUE_ID}, {columns}"
-
-
 def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
     con = scratch()
     con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
     subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
     con.register("subjects_arrow", subjects)
     con.execute(
-        f"CREATE TABLE {LEFT} AS SELECT {_model_columns_sql('CAST(row AS VARCHAR)')} "
+        f"CREATE TABLE {LEFT} AS SELECT {model_columns_sql('CAST(row AS VARCHAR)')} "
         "FROM subjects_arrow"
     )
     # A view, not a copy: at 20M people a copy of taxpayer_addresses held 15 GB in memory.
     con.execute(
-        f"CREATE VIEW {RIGHT} AS SELECT {_model_columns_sql('address_id')} "
+        f"CREATE VIEW {RIGHT} AS SELECT {model_columns_sql('address_id')} "
         "FROM master.taxpayer_addresses"
     )
     for column in TF_COLUMNS:
         con.execute(f"CREATE TABLE tf_{column} AS SELECT * FROM master.tf_{column}")
     db_api = DuckDBAPI(con)
     return con, db_api, {name: name for name in (LEFT, RIGHT, *[f"tf_{c}" for c in TF_COLUMNS])}
-
-
-def linker_for(db_api: Any, tables: dict[str, Any], settings: dict[str, Any]) -> Linker:
-    """A link-only linker on registered subjects and addresses with the master's TF tables."""
-    left = db_api.register(tables[LEFT], dataset_display_name=LEFT, table_name=LEFT + "_in")
-    right = db_api.register(tables[RIGHT], dataset_display_name=RIGHT, table_name=RIGHT + "_in")
-    linker = Linker([left, right], settings, log_level=logging.ERROR)
-    for column in TF_COLUMNS:
-        frame = db_api.register(tables[f"tf_{column}"], table_name=f"master_tf_{column}")
-        linker.table_management.register_term_frequency_lookup(frame, column)
-    return linker
 
 
 def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:

@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from taxgate.errors import TaxgateError
 from taxgate.match import model
+from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
-from taxgate.match.predict import LEFT, RIGHT, SUBJECT_KEYS, linker_for
 
 TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
 LOCAL_MASTER = "local[2]"  # two cores: enough for tests, bounded on a laptop
