@@ -33,6 +33,19 @@ class Settings(BaseSettings):
         description="Subjects matched and decided at a time: bounds the memory of candidate pairs.",
     )
 
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master for `--backend spark`: local[N], or spark://HOST:PORT of a "
+        "standalone cluster (`taxgate process --spark-master` overrides it for one run).",
+    )
+
+    spark_checkpoint_dir: str | None = Field(
+        default=None,
+        description="Where Spark checkpoints (Splink breaks lineage by checkpoint): a path "
+        "every executor can reach (hdfs://, s3a://, a shared mount) on a cluster of several "
+        "machines; a fresh local temporary directory when unset.",
+    )
+
     master_rebuild_rows: int = Field(
         default=4_000_000,
         gt=0,

@@ -105,6 +105,7 @@ def process_batch(
     key_path: Path,
     out: Path,
     backend: Backend = "duckdb",
+    spark_master: str | None = None,
     keyring_source: str = "the keyring",
     chunk_subjects: int,
     announce: Stage | None = None,
@@ -130,8 +131,8 @@ def process_batch(
         return _process(
             manifest_path, arrived, clock, seconds, home=home, keyring=keyring, policy=policy,
             ledger=ledger, secret=secret, key_path=key_path, out=out, backend=backend,
-            keyring_source=keyring_source, chunk_subjects=chunk_subjects, announce=announce,
-            progress=progress,
+            spark_master=spark_master, keyring_source=keyring_source,
+            chunk_subjects=chunk_subjects, announce=announce, progress=progress,
         )  # fmt: skip
 
 
@@ -153,6 +154,7 @@ def _process(
     key_path: Path,
     out: Path,
     backend: Backend,
+    spark_master: str | None,
     keyring_source: str,
     chunk_subjects: int,
     announce: Stage | None,
@@ -193,8 +195,8 @@ def _process(
         gate = result.gate
     assert gate.subjects is not None and gate.verdicts is not None
     batch_id = gate.batch.batch_id or ""
-    decisions = _decide(gate, batch_id, home, policy, ledger, secret, backend, chunk_subjects,
-                        seconds, announce, progress, clock)  # fmt: skip
+    decisions = _decide(gate, batch_id, home, policy, ledger, secret, (backend, spark_master),
+                        chunk_subjects, seconds, announce, progress, clock)  # fmt: skip
     pq.write_table(decisions, out / DECISIONS_FILE)
     result.decisions = decisions
     review = decisions.filter(pc.equal(decisions.column("outcome"), Decision.REVIEW.value))
@@ -294,7 +296,7 @@ def _decide(
     policy: Policy,
     ledger: Engine,
     secret: bytes,
-    backend: Backend,
+    engine: tuple[Backend, str | None],
     chunk_subjects: int,
     seconds: dict[str, float],
     announce: Stage | None,
@@ -319,7 +321,7 @@ def _decide(
     for start in range(0, subjects.num_rows, chunk_subjects):
         chunk = subjects.slice(start, chunk_subjects)
         with _timed(seconds, "match chunk", announce):
-            pairs = candidates(chunk, home, backend)
+            pairs = candidates(chunk, home, *engine)
         with _timed(seconds, "decide chunk", announce):
             part = decide(pairs, chunk, policy, model)
             claimed = claimed_taxpayers(ledger, matched_taxpayers(part), since)

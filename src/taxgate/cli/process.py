@@ -42,6 +42,12 @@ def process(
     policy: Path | None = typer.Option(None, "--policy", help="Policy TOML (default: shipped)."),
     home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
     backend: BackendChoice = typer.Option(BackendChoice.duckdb, "--backend", help="Engine."),
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master for --backend spark: local[N] or spark://HOST:PORT "
+        "(env TAXGATE_SPARK_MASTER, default local[2]).",
+    ),
 ) -> None:
     """Gate, match, decide and answer one batch; write the signed response.
 
@@ -61,6 +67,7 @@ def process(
             key_path=key,
             out=out,
             backend=backend.value,
+            spark_master=spark_master,
             keyring_source=str(keyring_dir),
             chunk_subjects=settings.match_chunk_subjects,
             announce=lambda stage: status.update(f"{stage}..."),

@@ -174,10 +174,16 @@ def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
     return pairs.set_column(index, SCHEMA.field("given_filed_r"), filed.column("given_filed"))
 
 
-def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb") -> pa.Table:
+def candidates(
+    subjects_norm: pa.Table,
+    home: Path,
+    backend: Backend = "duckdb",
+    spark_master: str | None = None,
+) -> pa.Table:
     """One row per (subject row, taxpayer address) pair blocking produced, scored.
 
-    `subjects_norm` is `normalise(subjects, "subjects")`, with `row` and `subject_id`.
+    `subjects_norm` is `normalise(subjects, "subjects")`, with `row` and `subject_id`;
+    `spark_master` names the Spark master for the Spark backend (TAXGATE_SPARK_MASTER if None).
     """
     _check_subjects(subjects_norm)
     settings = load_model(home)
@@ -198,7 +204,7 @@ def candidates(subjects_norm: pa.Table, home: Path, backend: Backend = "duckdb")
     elif backend == "spark":
         from taxgate.match.spark import spark_pairs
 
-        pairs = spark_pairs(subjects_norm, home, settings)
+        pairs = spark_pairs(subjects_norm, home, settings, spark_master)
     else:
         raise TaxgateError(f"unknown backend {backend!r}", "Use 'duckdb' or 'spark'.")
     return with_given_filed(with_namesakes(shape(pairs, subjects_norm), home), home)

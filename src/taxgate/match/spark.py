@@ -1,4 +1,5 @@
-"""The Spark backend (pyspark, local mode): the same frozen model, rendered in Spark SQL.
+"""The Spark backend (pyspark: local mode, or a standalone cluster by its spark:// URL): the
+same frozen model, rendered in Spark SQL.
 
 model.json holds DuckDB SQL; Spark gets the same comparisons rendered for its dialect by the
 code that defines them (`taxgate.match.model`), with every trained number copied from
@@ -15,13 +16,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.match import model
 from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
 
 TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
-LOCAL_MASTER = "local[2]"  # two cores: enough for tests, bounded on a laptop
+LOOPBACK = "127.0.0.1"
 logger = logging.getLogger(__name__)
 
 
@@ -57,15 +59,23 @@ def spark_settings(frozen: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def spark_session() -> Any:
-    """A local Spark session with Splink's similarity UDF jar on its class path."""
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session on `master` (TAXGATE_SPARK_MASTER when None) with Splink's similarity
+    UDF jar on its class path. The driver binds to loopback and serves no web UI: on a
+    standalone cluster the executors reach it on 127.0.0.1, and nothing listens elsewhere."""
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
+    master = master or get_settings().spark_master
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()  # getOrCreate would hand back a session on another master
     return (
-        SparkSession.builder.master(LOCAL_MASTER)
+        SparkSession.builder.master(master)
         .appName("taxgate-match")
         .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.host", LOOPBACK)
+        .config("spark.driver.bindAddress", LOOPBACK)
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
@@ -96,16 +106,35 @@ def _inputs(subjects_norm: pa.Table, home: Path) -> dict[str, pa.Table]:
     return out
 
 
-def spark_pairs(subjects_norm: pa.Table, home: Path, frozen: dict[str, Any]) -> pa.Table:
-    """Splink's predictions on Spark, as an Arrow table with DuckDB's column names."""
+def spark_pairs(
+    subjects_norm: pa.Table, home: Path, frozen: dict[str, Any], master: str | None = None
+) -> pa.Table:
+    """Splink's predictions on Spark, as an Arrow table with DuckDB's column names.
+
+    A Spark that cannot be reached or dies under the work (an executor out of heap, a master
+    that refuses the connection) is told as what it is, with the master it was asked of."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
     from splink.backends.spark import SparkAPI
 
-    spark = spark_session()
-    with tempfile.TemporaryDirectory(prefix="taxgate-spark-") as checkpoints:
-        spark.sparkContext.setCheckpointDir(checkpoints)  # Splink breaks lineage by checkpoint
-        db_api = SparkAPI(spark_session=spark)
-        tables = {
-            name: spark.createDataFrame(t) for name, t in _inputs(subjects_norm, home).items()
-        }
-        linker = linker_for(db_api, tables, spark_settings(frozen))
-        return linker.inference.predict().as_pyarrow_table()
+    master = master or get_settings().spark_master
+    try:
+        spark = spark_session(master)
+        shared = get_settings().spark_checkpoint_dir
+        with tempfile.TemporaryDirectory(prefix="taxgate-spark-") as local:
+            # Splink breaks lineage by checkpoint; on several machines it must be a shared path.
+            spark.sparkContext.setCheckpointDir(shared or local)
+            db_api = SparkAPI(spark_session=spark)
+            tables = {
+                name: spark.createDataFrame(t) for name, t in _inputs(subjects_norm, home).items()
+            }
+            linker = linker_for(db_api, tables, spark_settings(frozen))
+            return linker.inference.predict().as_pyarrow_table()
+    except (Py4JError, PySparkException, ConnectionError) as exc:
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise TaxgateError(
+            f"the Spark backend failed on master {master}: {first}",
+            "Check that the master is up and its executors have memory enough "
+            "(spark.executor.memory), lower TAXGATE_MATCH_CHUNK_SUBJECTS, or run with "
+            "--backend duckdb. The batch resumes where the ledger stopped.",
+        ) from exc
