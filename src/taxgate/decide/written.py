@@ -17,7 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.decide.contract import DOB_ONE_EDIT_OR_SWAPPED, DOB_SAME_YEAR, NULL_LEVEL
-from taxgate.decide.edits import bools, both_present, spaceless, strings, within_edits
+from taxgate.decide.edits import (
+    bools,
+    both_present,
+    distinct_rows,
+    judged_once,
+    spaceless,
+    strings,
+    within_edits,
+)
 from taxgate.decide.streets import city_written, street_written
 from taxgate.decide.tokens import Tokens, contained_either_way, overlap, same_sets
 from taxgate.normalize.nicknames import related
@@ -238,10 +246,17 @@ class Names:
             family_near=np.zeros(n, dtype=bool),
         )
         if pairs.size:
-            part = _names(table.take(pa.array(pairs, pa.int64())), rules)
+            chosen = table.take(pa.array(pairs, pa.int64()))
+            first, inverse = distinct_rows([chosen.column(c) for c in NAME_COLUMNS])
+            part = _names(chosen.take(pa.array(first, pa.int64())), rules)
             for field, values in part.items():
-                getattr(out, field)[pairs] = values
+                getattr(out, field)[pairs] = values[inverse]
         return out
+
+
+# What `_names` reads: the classes are a function of these values alone, judged once per
+# distinct combination (`edits.distinct_rows`).
+NAME_COLUMNS = ("given_l", "given_r", "given_tokens_l", "given_tokens_r", "family_l", "family_r")
 
 
 def _names(table: pa.Table, rules: DecisionRules) -> dict[str, np.ndarray]:
@@ -302,11 +317,22 @@ class Written:
         def col(name: str) -> pa.Array:
             return table.column(name).combine_chunks()
 
-        joined_l, joined_r = spaceless(col("family_l")), spaceless(col("family_r"))
-        typo = bools(pc.equal(joined_l, joined_r))
-        typo |= within_edits(joined_l, joined_r, rules.name_max_edits, rules.name_min_length, ~typo)
+        def family_typo(family_l: pa.Array, family_r: pa.Array) -> np.ndarray:
+            joined_l, joined_r = spaceless(family_l), spaceless(family_r)
+            typo = bools(pc.equal(joined_l, joined_r))
+            return typo | within_edits(
+                joined_l, joined_r, rules.name_max_edits, rules.name_min_length, ~typo
+            )
+
+        # Each judged once per distinct pair of values (`edits.judged_once`).
         return cls(
-            family_typo=typo,
-            street=street_written(col("street_name_l"), col("street_name_r"), rules),
-            city=city_written(col("city_l"), col("city_r"), rules),
+            family_typo=judged_once(family_typo, col("family_l"), col("family_r")),
+            street=judged_once(
+                lambda left, right: street_written(left, right, rules),
+                col("street_name_l"),
+                col("street_name_r"),
+            ),
+            city=judged_once(
+                lambda left, right: city_written(left, right, rules), col("city_l"), col("city_r")
+            ),
         )

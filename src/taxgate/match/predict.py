@@ -76,16 +76,25 @@ def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
 
 
 def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
-    """Splink's prediction columns -> the documented candidate-pairs table, in a stable order.
+    """Splink's prediction columns (as Arrow, from any engine) -> the documented candidate-pairs
+    table, in a stable order (`_shaped`)."""
+    con = scratch()
+    try:
+        con.register("pairs", pairs)
+        con.register("subjects", subjects_norm.select(list(SUBJECT_KEYS)))
+        return _shaped(con, "pairs", "subjects", set(pairs.schema.names))
+    finally:
+        con.close()
+
+
+def _shaped(con: Any, pairs: str, subjects: str, names: set[str]) -> pa.Table:
+    """The candidate-pairs table from Splink's predictions in `pairs` on `con`, joined to
+    `subjects` (row, subject_id), ordered by row, weight (highest first), address id.
 
     `bf_<c>` is the comparison's whole Bayes factor, 2 ** (Splink's `mw_<c>` plus its
     term-frequency adjustment `mw_tf_adj_<c>` where there is one), so the prior odds times
     every `bf_<c>` give 2 ** `match_weight`.
     """
-    con = scratch()
-    con.register("pairs", pairs)
-    con.register("subjects", subjects_norm.select(list(SUBJECT_KEYS)))
-    names = set(pairs.schema.names)
     gammas = ", ".join(f"CAST(gamma_{c} AS INTEGER) AS gamma_{c}" for c in model.COMPARISONS)
     bfs = ", ".join(
         f"pow(2.0, mw_{c} + coalesce(mw_tf_adj_{c}, 0.0)) AS bf_{c}"
@@ -98,10 +107,9 @@ def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
         SELECT s.row, s.subject_id, p.tin_r AS tin, p.unique_id_r AS address_id,
                p.match_weight, p.match_probability, {gammas}, {bfs}, {values},
                CAST(0 AS INTEGER) AS namesakes_r, false AS given_filed_r
-        FROM pairs p JOIN subjects s ON s.row = CAST(p.unique_id_l AS BIGINT)
+        FROM {pairs} p JOIN {subjects} s ON s.row = CAST(p.unique_id_l AS BIGINT)
         ORDER BY s.row, p.match_weight DESC, address_id
     """).to_arrow_table()
-    con.close()
     return table.cast(SCHEMA)
 
 
@@ -198,13 +206,18 @@ def candidates(
     if backend == "duckdb":
         con, db_api, tables = _duckdb_inputs(subjects_norm, home)
         try:
-            pairs = linker_for(db_api, tables, settings).inference.predict().as_pyarrow_table()
+            predicted = linker_for(db_api, tables, settings).inference.predict()
+            # Shaped where Splink left them: no round trip of every column through Arrow.
+            table = predicted.physical_name
+            names = {c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description}
+            shaped = _shaped(con, table, "subjects_arrow", names)
         finally:
             con.close()
     elif backend == "spark":
         from taxgate.match.spark import spark_pairs
 
         pairs = spark_pairs(subjects_norm, home, settings, spark_master)
+        shaped = shape(pairs, subjects_norm)
     else:
         raise TaxgateError(f"unknown backend {backend!r}", "Use 'duckdb' or 'spark'.")
-    return with_given_filed(with_namesakes(shape(pairs, subjects_norm), home), home)
+    return with_given_filed(with_namesakes(shaped, home), home)
