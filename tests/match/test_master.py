@@ -388,12 +388,28 @@ def test_a_file_with_no_rows_is_refused(tmp_path: Path) -> None:
         load_filings([csv_file(tmp_path, "empty.csv", [])], tmp_path / "home")
 
 
+def loaded(tmp_path: Path, filings: list[dict]) -> Path:
+    """A home whose master holds `filings`."""
+    home = tmp_path / "home"
+    load_filings([write(tmp_path, "f.jsonl", filings)], home)
+    return home
+
+
+def pairs_of(values: list[dict]) -> pa.Table:
+    """Candidate pairs holding `values`, every other column null."""
+    from taxgate.match.predict import SCHEMA
+
+    return pa.Table.from_pylist(
+        [{name: None for name in SCHEMA.names} | v for v in values], schema=SCHEMA
+    )
+
+
 def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
     """Its latest return at its address was mistyped ("Noël" for "Jean-Pierre"); the address
     record carries the latest spelling, but it filed under the name before: still a namesake."""
-    from taxgate.match.predict import SCHEMA, with_namesakes
+    from taxgate.match.predict import with_namesakes
 
-    rows = write(tmp_path, "f.jsonl", [
+    home = loaded(tmp_path, [
         filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Jean-Pierre",
                family_name="Baptiste"),
         filing(BEN, 2022, date(2023, 4, 1), "9 Pine Road", given_name="Jean-Pierre",
@@ -401,21 +417,17 @@ def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
         filing(BEN, 2023, date(2024, 4, 1), "9 Pine Road", given_name="Noël",
                family_name="Baptiste"),
     ])  # fmt: skip
-    home = tmp_path / "home"
-    load_filings([rows], home)
     assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{BEN}'") == [("NOEL",)]
-    record = {name: None for name in SCHEMA.names}
     (given,) = query(home, f"SELECT DISTINCT given FROM taxpayer_addresses WHERE tin = '{ANA}'")[0]
-    record.update(given_r=given, family_r="BAPTISTE", zip5_r="78701")
-    pairs = pa.Table.from_pylist([record], schema=SCHEMA)
+    pairs = pairs_of([{"given_r": given, "family_r": "BAPTISTE", "zip5_r": "78701"}])
     assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1]
 
 
 def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path) -> None:
     """The record carries 'DANNA' (filed last); the taxpayer filed as 'María' the year before."""
-    from taxgate.match.predict import SCHEMA, with_given_filed
+    from taxgate.match.predict import with_given_filed
 
-    rows = write(tmp_path, "f.jsonl", [
+    home = loaded(tmp_path, [
         filing(ANA, 2022, date(2023, 4, 1), "12 Oak St", given_name="María",
                family_name="Rodríguez"),
         filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Danna",
@@ -423,15 +435,9 @@ def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path
         filing(BEN, 2023, date(2024, 4, 1), "12 Oak St", given_name="Lucía",
                family_name="Rodríguez"),
     ])  # fmt: skip
-    home = tmp_path / "home"
-    load_filings([rows], home)
     assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{ANA}'") == [("DANNA",)]
-    records = []
-    for tin, given in ((ANA, "MARIA"), (BEN, "MARIA"), (ANA, "LUCIA"), (ANA, None)):
-        record = {name: None for name in SCHEMA.names}
-        record.update(tin=tin, given_l=given)
-        records.append(record)
-    pairs = pa.Table.from_pylist(records, schema=SCHEMA)
+    asked = ((ANA, "MARIA"), (BEN, "MARIA"), (ANA, "LUCIA"), (ANA, None))
+    pairs = pairs_of([{"tin": tin, "given_l": given} for tin, given in asked])
     assert with_given_filed(pairs, home).column("given_filed_r").to_pylist() == [
         True, False, False, False,
     ]  # fmt: skip
