@@ -406,6 +406,8 @@ def release_reviewed(
     """Release a batch that waited for review, once officers have resolved every REVIEW.
 
     Under the ledger's batch lock, as `process_batch`, so no other batch discloses meanwhile.
+    The manifest must be the one the ledger recorded, and the verdicts and decisions answered
+    are the ledger's; only the officers' resolutions come from `out`.
     """
     wait = _lock_wait(lock_wait_seconds)
     with batch_lock(ledger, f"taxgate review release {manifest_path}", wait):
@@ -452,7 +454,9 @@ def _release_reviewed(
             "Name the manifest file the batch arrived with; a changed manifest is a new batch.",
             file=manifest_path,
         )
-    decisions = pq.read_table(out / DECISIONS_FILE)
+    # The ledger's verdicts and decisions, not the copies in --out: an edit there (a row turned
+    # CONFIRMED, a refused row let through) must not reach the response.
+    decisions = recorder.stored_decisions(ledger, batch_id)
     resolutions = load_resolutions(out)
     pending = pending_reviews(decisions, resolutions)
     if pending.num_rows:
@@ -462,7 +466,7 @@ def _release_reviewed(
             row=pending.column("row")[0].as_py(),
         )
     released = release(
-        request, pq.read_table(out / VERDICTS_FILE), decisions, list(resolutions.values()),
+        request, recorder.stored_verdicts(ledger, batch_id), decisions, list(resolutions.values()),
         home=home, policy=policy, key_path=key_path, out=out, ledger=ledger, secret=secret,
         clock=clock,
     )  # fmt: skip

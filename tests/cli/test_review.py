@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from taxgate.cli.main import app
@@ -23,6 +25,7 @@ from taxgate.ledger.secret import load_or_create_secret
 from taxgate.match.master import connect
 from taxgate.pipeline import DECISIONS_FILE, VERDICTS_FILE
 from tests.decide.test_reviews import BETWEEN_THRESHOLDS
+from tests.decide.test_rules import B
 from tests.disclose.test_response import LAST_KNOWN, batch_of_four
 from tests.support import valid_row
 
@@ -138,6 +141,45 @@ def test_release_refuses_a_manifest_changed_after_processing(
     assert isinstance(refused.exception, TaxgateError)
     assert "not the one batch" in str(refused.exception)
     assert not (out / MANIFEST_FILE).exists()
+
+
+def _confirm_s3_in_the_file(out: Path) -> None:
+    """S-3, ambiguous and NOT_CONFIRMED in the ledger, turned CONFIRMED as its runner-up."""
+    decisions = pq.read_table(out / DECISIONS_FILE).to_pylist()
+    for d in decisions:
+        if d["subject_id"] == "S-3":
+            d.update(outcome="CONFIRMED", reasons=None, tin=B)
+    schema = pq.read_schema(out / DECISIONS_FILE)
+    pq.write_table(pa.Table.from_pylist(decisions, schema=schema), out / DECISIONS_FILE)
+
+
+def _let_s1_through_in_the_file(out: Path) -> None:
+    """S-1, refused by the gate, marked as proceeding."""
+    verdicts = pq.read_table(out / VERDICTS_FILE)
+    proceed = pa.array([True] * verdicts.num_rows)
+    at = verdicts.schema.get_field_index("proceed")
+    pq.write_table(verdicts.set_column(at, "proceed", proceed), out / VERDICTS_FILE)
+
+
+@pytest.mark.parametrize("edit", [_confirm_s3_in_the_file, _let_s1_through_in_the_file])
+def test_release_answers_from_the_ledger_not_from_edited_files_in_out(
+    make_batch, policy, disclosing_key, tmp_path: Path, edit
+) -> None:
+    """decisions.parquet and verdicts.parquet in --out are copies for the officer: an edit
+    there changes nothing the response says."""
+    manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
+    key, _ = disclosing_key
+    edit(out)
+    runner = CliRunner()
+    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "CONFIRMED",
+                        "--officer", "Dana Officer", "--note", "checked"])  # fmt: skip
+    done = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
+                               str(key), "--home", str(home)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    rows = {r["subject_id"]: r for r in read_table(out / RESPONSES_FILE, "responses").to_pylist()}
+    assert rows["S-1"]["outcome"] == "REJECTED"
+    assert rows["S-3"]["outcome"] == "NOT_CONFIRMED" and rows["S-3"]["street"] is None
+    assert rows["S-2"]["outcome"] == "CONFIRMED"
 
 
 def test_a_release_killed_before_its_checkpoint_is_signed_by_the_next_release(
