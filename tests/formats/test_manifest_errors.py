@@ -131,3 +131,20 @@ def test_batch_ids_up_to_their_bound(batch_id: str, accepted: bool) -> None:
         assert not accepted
     else:
         assert accepted
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_a_manifest_that_is_not_a_regular_file_is_refused_without_waiting(
+    tmp_path: Path, kind: str
+) -> None:
+    """A FIFO would block the read for a writer that never comes; /dev/zero never ends."""
+    from taxgate.formats.manifest import ArrivedManifest
+
+    path = {"fifo": tmp_path / "manifest.json", "directory": tmp_path, "device": Path("/dev/zero")}[
+        kind
+    ]
+    if kind == "fifo":
+        os.mkfifo(path)
+    for read in (RequestManifest.load, ArrivedManifest.read):
+        with pytest.raises(FormatError, match="not a regular file"):
+            read(path)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -179,11 +181,29 @@ class ArrivedManifest:
 
 
 def _read(path: Path) -> bytes:
+    """The bytes of the regular file at `path`. Opened without blocking and checked before
+    reading: a FIFO named as a manifest would otherwise wait for a writer forever, a device
+    such as /dev/zero fill memory."""
     try:
-        return Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
         raise FormatError("file not found", "Check the path.", file=path) from exc
     except OSError as exc:
         raise FormatError(
             f"cannot be read ({exc.strerror or exc})", "Name a readable manifest file.", file=path
         ) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FormatError(
+            "is not a regular file (a directory, FIFO, socket or device)",
+            "Name the manifest file itself.",
+            file=path,
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise FormatError(
+                f"cannot be read ({exc.strerror or exc})", "Name a readable manifest file.",
+                file=path,
+            ) from exc  # fmt: skip
