@@ -113,6 +113,20 @@ def _shaped(con: Any, pairs: str, subjects: str, names: set[str]) -> pa.Table:
     return table.cast(SCHEMA)
 
 
+def _per_pair(pairs: pa.Table, home: Path, keys: list[str], sql: str) -> pa.Array:
+    """The first column of `sql`, one value per pair in the pairs' order. `sql` reads `keyed`
+    (the pairs' `keys` and their position `i`, numbered in Arrow before DuckDB sees them, so
+    no parallel scan can reorder them) and the attached `master`."""
+    con = scratch()
+    try:
+        con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+        keyed = pairs.select(keys).append_column("i", pa.array(range(pairs.num_rows), pa.int64()))
+        con.register("keyed", keyed)
+        return con.execute(sql).to_arrow_table().column(0)
+    finally:
+        con.close()
+
+
 def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     """`namesakes_r`: how many other taxpayers filed from the record's ZIP under its given and
     family name, in any year, counted in the whole master, not only among the candidates.
@@ -125,12 +139,8 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     """
     if pairs.num_rows == 0:
         return pairs
-    con = scratch()
-    con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
-    con.register("keys_in", pairs.select(["given_r", "family_r", "zip5_r"]))
-    counts = con.execute("""
-        WITH keyed AS (SELECT row_number() OVER () AS i, * FROM keys_in),
-        wanted AS (
+    counts = _per_pair(pairs, home, ["given_r", "family_r", "zip5_r"], """
+        WITH wanted AS (
             SELECT DISTINCT given_r, family_r, zip5_r FROM keyed
             WHERE given_r IS NOT NULL AND family_r IS NOT NULL AND zip5_r IS NOT NULL
         ),
@@ -144,10 +154,9 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
         FROM keyed k LEFT JOIN found f
           ON f.given_r = k.given_r AND f.family_r = k.family_r AND f.zip5_r = k.zip5_r
         ORDER BY k.i
-    """).to_arrow_table()
-    con.close()
+    """)  # fmt: skip
     index = pairs.schema.get_field_index("namesakes_r")
-    return pairs.set_column(index, SCHEMA.field("namesakes_r"), counts.column("namesakes"))
+    return pairs.set_column(index, SCHEMA.field("namesakes_r"), counts)
 
 
 def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
@@ -160,14 +169,9 @@ def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
     """
     if pairs.num_rows == 0:
         return pairs
-    con = scratch()
-    con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
-    con.register("keys_in", pairs.select(["tin", "given_l"]))
-    filed = con.execute("""
-        WITH keyed AS (SELECT row_number() OVER () AS i, * FROM keys_in),
-        wanted AS (
-            SELECT DISTINCT tin, given_l FROM keyed
-            WHERE tin IS NOT NULL AND given_l IS NOT NULL
+    filed = _per_pair(pairs, home, ["tin", "given_l"], """
+        WITH wanted AS (
+            SELECT DISTINCT tin, given_l FROM keyed WHERE tin IS NOT NULL AND given_l IS NOT NULL
         ),
         found AS (
             SELECT DISTINCT w.tin, w.given_l
@@ -176,10 +180,9 @@ def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
         SELECT f.tin IS NOT NULL AS given_filed
         FROM keyed k LEFT JOIN found f ON f.tin = k.tin AND f.given_l = k.given_l
         ORDER BY k.i
-    """).to_arrow_table()
-    con.close()
+    """)  # fmt: skip
     index = pairs.schema.get_field_index("given_filed_r")
-    return pairs.set_column(index, SCHEMA.field("given_filed_r"), filed.column("given_filed"))
+    return pairs.set_column(index, SCHEMA.field("given_filed_r"), filed)
 
 
 def candidates(
