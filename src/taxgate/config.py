@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         "standalone cluster (`taxgate process --spark-master` overrides it for one run).",
     )
 
+    spark_driver_host: str = Field(
+        default="127.0.0.1",
+        description="The address the Spark driver binds to and executors reach it on: "
+        "loopback keeps a one-machine cluster off the network; on a cluster of several "
+        "machines, this machine's address on the cluster's network.",
+    )
+
     spark_checkpoint_dir: str | None = Field(
         default=None,
         description="Where Spark checkpoints (Splink breaks lineage by checkpoint): a path "

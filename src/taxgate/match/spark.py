@@ -23,7 +23,6 @@ from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
 
 TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
-LOOPBACK = "127.0.0.1"
 logger = logging.getLogger(__name__)
 
 
@@ -61,12 +60,13 @@ def spark_settings(frozen: dict[str, Any]) -> dict[str, Any]:
 
 def spark_session(master: str | None = None) -> Any:
     """A Spark session on `master` (TAXGATE_SPARK_MASTER when None) with Splink's similarity
-    UDF jar on its class path. The driver binds to loopback and serves no web UI: on a
-    standalone cluster the executors reach it on 127.0.0.1, and nothing listens elsewhere."""
+    UDF jar on its class path. The driver binds to TAXGATE_SPARK_DRIVER_HOST (loopback by
+    default, so a one-machine cluster listens nowhere else) and serves no web UI."""
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    master = master or get_settings().spark_master
+    settings = get_settings()
+    master, driver = master or settings.spark_master, settings.spark_driver_host
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         active.stop()  # getOrCreate would hand back a session on another master
@@ -74,8 +74,8 @@ def spark_session(master: str | None = None) -> Any:
         SparkSession.builder.master(master)
         .appName("taxgate-match")
         .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.host", LOOPBACK)
-        .config("spark.driver.bindAddress", LOOPBACK)
+        .config("spark.driver.host", driver)
+        .config("spark.driver.bindAddress", driver)
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
