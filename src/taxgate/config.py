@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         "machines; a fresh local temporary directory when unset.",
     )
 
+    master_parquet_dir: Path | None = Field(
+        default=None,
+        description="Where every master load also writes the master as partitioned Parquet, "
+        "which Spark's executors read themselves (taxgate.match.export): on a cluster of "
+        "several machines a folder at the same path on every worker (a shared mount), one per "
+        "home; HOME/master-parquet when unset.",
+    )
+
     master_rebuild_rows: int = Field(
         default=4_000_000,
         gt=0,

@@ -46,10 +46,13 @@ def private_umask() -> int:
     return os.umask(PRIVATE_UMASK)
 
 
-def private_home(home: Path | str) -> Path:
-    """The home, created 0700 if missing, checked with everything in it (see module doc)."""
+def private_home(home: Path | str, role: str = "taxgate home") -> Path:
+    """The home, created 0700 if missing, checked with everything in it (see module doc).
+
+    Also a folder of the home's kept elsewhere (`role` names it in a refusal): the master's
+    Parquet export on a shared mount holds every filer's names and addresses too."""
     home = Path(home)
-    _private_dir(home, "taxgate home", tighten=True)
+    _private_dir(home, role, tighten=True)
     _check_tree(home)
     return home
 

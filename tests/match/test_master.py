@@ -210,7 +210,7 @@ def test_leftovers_of_a_killed_load_are_discarded(
     summary = load_filings([two_years[1]], home)
     assert (summary.filings, summary.taxpayers, summary.addresses) == (4, 2, 3)
     assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
-                            "tf_family"}  # fmt: skip
+                            "tf_family", "master_version"}  # fmt: skip
 
 
 def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
@@ -231,7 +231,7 @@ def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
     assert query(home, "SELECT count(*) FROM filings_norm") == [(2,)]
     assert [query(home, sql) for sql in DERIVED_QUERIES] == before
     assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
-                            "tf_family"}  # fmt: skip
+                            "tf_family", "master_version"}  # fmt: skip
 
 
 def test_scratch_databases_are_bounded_and_spill_outside_the_working_directory(

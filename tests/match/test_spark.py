@@ -7,10 +7,17 @@ import shutil
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
+from taxgate.errors import TaxgateError
+from taxgate.match import spark as spark_backend
+from taxgate.match.export import ADDRESSES, export_dir
+from taxgate.match.linking import RIGHT
+from taxgate.match.master import TF_COLUMNS, VERSION_TABLE, current_export, master_path
 from taxgate.match.predict import candidates
 from tests.match.spark_cluster import WORKERS, listening, on_loopback, standalone_cluster
 
@@ -100,3 +107,67 @@ def test_a_spark_master_that_cannot_be_used_is_told_not_raised(
     with pytest.raises(TaxgateError, match=r"Spark backend failed on master nowhere://x") as info:
         candidates(subjects_norm.slice(0, 5), trained_home, "spark", "nowhere://x")
     assert "--backend duckdb" in info.value.fix
+
+
+def copied(home: Path, tmp_path: Path) -> Path:
+    """A copy of the shared trained home that a test may break."""
+    return Path(shutil.copytree(home, tmp_path / "home"))
+
+
+def test_spark_reads_the_master_from_parquet_not_through_the_driver(
+    subjects_norm: pa.Table, trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the right-hand side and TF tables gone from master.duckdb Spark still gives
+    DuckDB's pairs: its executors read them from the Parquet export (a FileScan of its files),
+    and nothing but the subjects of the chunk is sent from the driver."""
+    _require_spark()
+    from pyspark.sql import SparkSession
+
+    home = copied(trained_home, tmp_path)
+    with duckdb.connect(str(master_path(home))) as con:
+        for table in (ADDRESSES, *(f"tf_{c}" for c in TF_COLUMNS)):
+            con.execute(f"DROP TABLE {table}")
+    sent: list[int] = []
+    real = SparkSession.createDataFrame
+
+    def counted(self: SparkSession, data: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(len(data))  # rows of an Arrow table, a pandas frame or a list alike
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(SparkSession, "createDataFrame", counted)
+    subjects = subjects_norm.slice(0, SPARK_SUBJECTS)
+    spark = candidates(subjects, home, "spark")
+    assert sent == [SPARK_SUBJECTS]
+    assert_same(candidates(subjects, trained_home), spark)
+
+    session = SparkSession.getActiveSession()
+    assert session is not None
+    parquet = current_export(home)
+    inputs = spark_backend.spark_inputs(session, subjects, parquet)
+    for name, table in ((RIGHT, ADDRESSES), *((f"tf_{c}", f"tf_{c}") for c in TF_COLUMNS)):
+        plan = inputs[name]._jdf.queryExecution().executedPlan().toString()
+        assert "FileScan parquet" in plan and "LocalTableScan" not in plan, plan
+        read = {f.split(f"/{parquet.version}/", 1)[1] for f in inputs[name].inputFiles()}
+        assert read == {f for f in parquet.files if f.startswith(f"{table}/")}, name
+
+
+def test_the_spark_path_refuses_a_missing_or_stale_export_before_spark_starts(
+    subjects_norm: pa.Table, trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pyspark")
+    home = copied(trained_home, tmp_path)
+
+    def no_spark(master: str | None = None) -> None:
+        raise AssertionError("Spark was started on a master it must refuse")
+
+    monkeypatch.setattr(spark_backend, "spark_session", no_spark)
+    subjects = subjects_norm.slice(0, 5)
+    with duckdb.connect(str(master_path(home))) as con:  # the master moved on without it
+        con.execute(f"UPDATE {VERSION_TABLE} SET version = '{'0' * 32}'")
+    with pytest.raises(TaxgateError, match="Parquet export is stale") as stale:
+        candidates(subjects, home, "spark")
+    shutil.rmtree(export_dir(home))
+    with pytest.raises(TaxgateError, match="no Parquet export of the master index") as missing:
+        candidates(subjects, home, "spark")
+    for caught in (stale, missing):
+        assert f"taxgate master export --home {home}" in caught.value.fix

@@ -8,7 +8,8 @@ import typer
 
 from taxgate.cli.console import progress_bar, show_fields
 from taxgate.config import get_settings
-from taxgate.match.master import load_filings
+from taxgate.match.export import Manifest
+from taxgate.match.master import export_parquet, load_filings
 
 master_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 MIB = 1 << 20
@@ -29,6 +30,9 @@ def load(
     Rows that cannot be loaded (an empty name, a TIN not of nine digits, ...) are set aside in
     a reject file with row, field and reason; a file with more than the policy's
     [master] max_reject_share of its rows set aside is refused as a whole.
+
+    It also writes the master as partitioned Parquet for the Spark backend (HOME/master-parquet,
+    or TAXGATE_MASTER_PARQUET_DIR).
 
     Example: taxgate master load world/filings.parquet --home ~/.taxgate
     """
@@ -64,8 +68,39 @@ def load(
         ("addresses", f"{summary.addresses:,}"),
         ("seconds", f"{summary.seconds:.1f}"),
         ("file size", f"{summary.file_bytes / MIB:,.1f} MiB"),
+        *(_parquet_fields(summary.parquet) if summary.parquet else ()),
+    )
+
+
+@master_app.command("export")
+def export(
+    home: Path | None = typer.Option(None, "--home", help="taxgate home (env TAXGATE_HOME)."),
+) -> None:
+    """Write the master's Parquet export for the Spark backend again from HOME/master.duckdb.
+
+    Every load writes it; run this for a master loaded by an older taxgate, or after a load
+    was killed between its swap and its export (the Spark backend then refuses the stale
+    export and names this command). The master's data does not change.
+
+    Example: taxgate master export --home ~/.taxgate
+    """
+    home = home or get_settings().home
+    show_fields(*_parquet_fields(export_parquet(home)))
+
+
+def _parquet_fields(parquet: Manifest) -> tuple[tuple[str, object], ...]:
+    rows = parquet.rows.get("taxpayer_addresses", 0)
+    return (
+        ("parquet export", parquet.folder),
+        ("  version", parquet.version),
+        ("  addresses", f"{rows:,}"),
+        ("  size", f"{parquet.bytes / MIB:,.1f} MiB in {len(parquet.files):,} files"),
     )
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(master_app, name="master", help="Load filings into the master index.")
+    app.add_typer(
+        master_app,
+        name="master",
+        help="Load filings into the master index (and its Parquet export for Spark).",
+    )

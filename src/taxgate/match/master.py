@@ -7,6 +7,11 @@ HOME/master.duckdb holds (docs/matching.md, section 2):
   of matching, named by a stable `address_id`.
 - `last_known`: one row per tin, the address of its latest filing; only this feeds disclosure.
 - `tf_given`, `tf_family`: term frequencies of the name columns, for the model.
+- `master_version`: the id of the last load, the same as the Parquet export's
+  (`taxgate.match.export`) when that export is current.
+
+Every load also writes the right-hand side and the term frequencies as partitioned Parquet
+(HOME/master-parquet), which the Spark backend's executors read themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import atexit
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +32,7 @@ import pyarrow as pa
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.home import private_home
+from taxgate.match import export
 from taxgate.match.rejects import RejectFile, default_path
 from taxgate.match.sources import FilingsSource
 from taxgate.policy import load_policy
@@ -46,6 +53,8 @@ FILED_ADDRESS = ("street", "unit", "city", "state", "zip")
 TF_COLUMNS = ("given", "family")
 # Tables derived from filings_norm; a load builds each as `<name>_next`, then swaps it in.
 DERIVED = ("taxpayer_addresses", "last_known", "tf_given", "tf_family")
+# One row: the version of the master's last load, which its Parquet export must carry.
+VERSION_TABLE = "master_version"
 NEXT = "_next"
 STAGING = "filings_staging"
 LAST_KNOWN_SLICES = "last_known_slices"
@@ -72,6 +81,7 @@ class LoadSummary:
     # (field, reason) -> rows set aside for it; a row may fail on several fields.
     reasons: tuple[tuple[str, str, int], ...] = ()
     rejects: Path | None = None  # the reject file, when any row was set aside
+    parquet: export.Manifest | None = None  # the Parquet export written for Spark
 
 
 def master_path(home: Path) -> Path:
@@ -302,9 +312,10 @@ def _refuse_mostly_rejected(
     )
 
 
-def _swap_in(con: duckdb.DuckDBPyConnection) -> None:
+def _swap_in(con: duckdb.DuckDBPyConnection, version: str) -> None:
     """In one transaction: the staged filings join filings_norm, the new derived tables replace
-    the old. Before this commits, readers see the master exactly as it was."""
+    the old, `version` names the result. Before this commits, readers see the master exactly
+    as it was."""
     con.begin()
     try:
         if _table_exists(con, "filings_norm"):
@@ -315,10 +326,34 @@ def _swap_in(con: duckdb.DuckDBPyConnection) -> None:
         for name in DERIVED:
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.execute(f"ALTER TABLE {name}{NEXT} RENAME TO {name}")
+        _set_version(con, version)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+
+
+def _set_version(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {VERSION_TABLE} AS SELECT ?::VARCHAR AS version", [version]
+    )
+
+
+def master_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The version of the master's last load; None for a master loaded before versions."""
+    if not _table_exists(con, VERSION_TABLE):
+        return None
+    row = con.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _stage_export(
+    con: duckdb.DuckDBPyConnection, home: Path, tax_years: set[int], suffix: str
+) -> export.Manifest:
+    """A new version of the Parquet export from the derived tables named `<name><suffix>`."""
+    names = ("taxpayer_addresses", *(f"tf_{c}" for c in TF_COLUMNS))
+    sources = {name: f"{name}{suffix}" for name in names}
+    return export.stage(con, home, uuid.uuid4().hex, tax_years, sources)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -340,8 +375,10 @@ def load_filings(
     set aside in the reject file `rejects` (default HOME/rejects/<stem>-<time>.csv, written
     only if a row is set aside). All or nothing otherwise: a refused year, a broken file or
     one with more than `max_reject_share` (default: the policy's) of its rows set aside leaves
-    the master as it was. `progress(rows_done, rows_total)` is called after each chunk,
-    `rebuilding(step, steps)` after each slice of the derived tables.
+    the master as it was. The Parquet export for Spark (`taxgate.match.export`) is written
+    from the new tables before the swap and named current after it, so it follows every load.
+    `progress(rows_done, rows_total)` is called after each chunk, `rebuilding(step, steps)`
+    after each slice of the derived tables.
     """
     started = time.perf_counter()
     if not paths:
@@ -351,8 +388,10 @@ def load_filings(
     sources = [FilingsSource(Path(p)) for p in paths]
     reject_file = RejectFile(Path(rejects) if rejects else default_path(home, sources[0].path))
     con = connect(home)
+    staged: export.Manifest | None = None
     try:
-        _refuse_loaded_years(sources, loaded_years(con))
+        present = loaded_years(con)
+        _refuse_loaded_years(sources, present)
         _drop_leftovers(con)
         try:
             try:
@@ -372,7 +411,13 @@ def load_filings(
                     SELECT * FROM filings_norm UNION ALL BY NAME SELECT * FROM {STAGING}
                 """)
             rebuild_derived(con, source, rebuilding)
-            _swap_in(con)
+            staged = _stage_export(con, home, present | years, NEXT)
+            _swap_in(con, staged.version)
+            export.publish(staged)
+        except BaseException:
+            if staged is not None:
+                export.discard(staged)
+            raise
         finally:
             _drop_leftovers(con)
         summary = LoadSummary(
@@ -388,6 +433,7 @@ def load_filings(
             rejected=reject_file.rows,
             reasons=tuple((f, r, n) for (f, r), n in sorted(reject_file.reasons.items())),
             rejects=reject_file.path if reject_file.written else None,
+            parquet=staged,
         )
         con.execute("CHECKPOINT")
     finally:
@@ -399,3 +445,41 @@ def load_filings(
             "file_bytes": master_path(home).stat().st_size,
         }
     )
+
+
+def export_parquet(home: Path) -> export.Manifest:
+    """Write the master's Parquet export again, as a new version of the master as it is: for
+    a master loaded by a taxgate before exports, or a load killed between its swap and its
+    export. The data of the master does not change."""
+    if not master_path(home).is_file():
+        connect(home, read_only=True)  # raises: no master index in this home, load one first
+    con = connect(home)
+    try:
+        if not _table_exists(con, "taxpayer_addresses"):
+            raise TaxgateError(
+                "the master index holds no filings",
+                "Load the filings first: taxgate master load FILINGS --home DIR.",
+                file=master_path(home),
+            )
+        staged = _stage_export(con, home, loaded_years(con), "")
+        try:
+            _set_version(con, staged.version)  # one statement: atomic on its own
+            export.publish(staged)
+        except BaseException:
+            export.discard(staged)
+            raise
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return staged
+
+
+def current_export(home: Path) -> export.Manifest:
+    """The master's Parquet export, refused (with what to run) unless it is the master's own
+    version, whole: what the Spark backend reads instead of master.duckdb."""
+    con = connect(home, read_only=True)
+    try:
+        version = master_version(con)
+    finally:
+        con.close()
+    return export.current(home, version)

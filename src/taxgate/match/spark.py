@@ -4,6 +4,13 @@ same frozen model, rendered in Spark SQL.
 model.json holds DuckDB SQL; Spark gets the same comparisons rendered for its dialect by the
 code that defines them (`taxgate.match.model`), with every trained number copied from
 model.json. A model.json whose levels differ from the code's is refused, not guessed at.
+
+The executors read the master themselves, from the partitioned Parquet export every master
+load writes (`taxgate.match.export`, HOME/master-parquet or TAXGATE_MASTER_PARQUET_DIR): only
+the subjects of one chunk pass through the driver, so no one machine's memory bounds the
+master. An export that is missing or behind master.duckdb is refused before Spark starts. On a
+cluster of several machines that folder must be on a shared mount at the same path on every
+worker (and TAXGATE_SPARK_CHECKPOINT_DIR a path they all reach).
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import pyarrow as pa
 from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.match import model
+from taxgate.match.export import ADDRESSES, Manifest
 from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for
-from taxgate.match.master import TF_COLUMNS, master_path, scratch
+from taxgate.match.master import TF_COLUMNS, current_export, scratch
 
 TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value", "tf_adjustment_weight")
 logger = logging.getLogger(__name__)
@@ -83,26 +91,31 @@ def spark_session(master: str | None = None) -> Any:
     )
 
 
-def _inputs(subjects_norm: pa.Table, home: Path) -> dict[str, pa.Table]:
-    """The same projected inputs as the DuckDB path, as Arrow tables for Spark."""
+def _subjects(subjects_norm: pa.Table) -> pa.Table:
+    """The subjects projected as the DuckDB path projects them: one chunk, sent by the driver."""
     con = scratch()
     try:
-        con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
         columns = ", ".join(model.MODEL_COLUMNS)
         subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
         con.register("subjects_arrow", subjects)
-        out = {
-            LEFT: con.execute(
-                f"SELECT CAST(row AS VARCHAR) AS {model.UNIQUE_ID}, {columns} FROM subjects_arrow"
-            ).to_arrow_table(),
-            RIGHT: con.execute(
-                f"SELECT address_id AS {model.UNIQUE_ID}, {columns} FROM master.taxpayer_addresses"
-            ).to_arrow_table(),
-        }
-        for column in TF_COLUMNS:
-            out[f"tf_{column}"] = con.execute(f"SELECT * FROM master.tf_{column}").to_arrow_table()
+        return con.execute(
+            f"SELECT CAST(row AS VARCHAR) AS {model.UNIQUE_ID}, {columns} FROM subjects_arrow"
+        ).to_arrow_table()
     finally:
         con.close()
+
+
+def spark_inputs(spark: Any, subjects_norm: pa.Table, parquet: Manifest) -> dict[str, Any]:
+    """Spark DataFrames of the linker's inputs: the subjects from the driver, the addresses
+    and term frequencies read by the executors from the master's Parquet export."""
+    addresses = spark.read.parquet(parquet.table(ADDRESSES).as_uri())
+    out = {
+        LEFT: spark.createDataFrame(_subjects(subjects_norm)),
+        # The partition column (zip1) is dropped: the model reads exactly its own columns.
+        RIGHT: addresses.select(model.UNIQUE_ID, *model.MODEL_COLUMNS),
+    }
+    for column in TF_COLUMNS:
+        out[f"tf_{column}"] = spark.read.parquet(parquet.table(f"tf_{column}").as_uri())
     return out
 
 
@@ -118,6 +131,7 @@ def spark_pairs(
     from splink.backends.spark import SparkAPI
 
     master = master or get_settings().spark_master
+    parquet = current_export(home)  # a missing or stale export is refused before Spark starts
     try:
         spark = spark_session(master)
         shared = get_settings().spark_checkpoint_dir
@@ -125,9 +139,7 @@ def spark_pairs(
             # Splink breaks lineage by checkpoint; on several machines it must be a shared path.
             spark.sparkContext.setCheckpointDir(shared or local)
             db_api = SparkAPI(spark_session=spark)
-            tables = {
-                name: spark.createDataFrame(t) for name, t in _inputs(subjects_norm, home).items()
-            }
+            tables = spark_inputs(spark, subjects_norm, parquet)
             linker = linker_for(db_api, tables, spark_settings(frozen))
             return linker.inference.predict().as_pyarrow_table()
     except (Py4JError, PySparkException, ConnectionError) as exc:
