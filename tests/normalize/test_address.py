@@ -32,6 +32,12 @@ STREETS = [
     ("742 Avenue B", Street("742", "AVE B", None)),
     ("12 Calle de la Rosa", Street("12", "CALLE DE LA ROSA", None)),
     ("0123 Main St", Street("123", "MAIN ST", None)),
+    # the space after the house number lost in keying; an ordinal street name stays whole
+    ("18363Buena Vista Blvd", Street("18363", "BUENA VISTA BLVD", None)),
+    ("65BUENA VISTA ST APT 2", Street("65", "BUENA VISTA ST", "2")),
+    ("1st Ave", Street(None, "1ST AVE", None)),
+    ("42nd Street", Street(None, "42ND ST", None)),
+    ("3RD", Street()),
 ]
 
 
@@ -41,7 +47,8 @@ def test_pub28_street_lines(line: str, expected: Street) -> None:
 
 
 @pytest.mark.parametrize(
-    "junk", ["Homeless", "UNKNOWN ADDRESS", "n/a", "0 Unknown", "", "   ", "123", "###", None]
+    "junk",
+    ["Homeless", "UNKNOWN ADDRESS", "n/a", "0 Unknown", "0Unknown", "", "   ", "123", "###", None],
 )
 def test_placeholders_and_unparseable_lines_give_nulls(junk: str | None) -> None:
     assert standardise_street(junk) == Street()

@@ -9,7 +9,8 @@ import pyarrow as pa
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
 from taxgate.match import model
-from taxgate.match.predict import LEFT, RIGHT, _check_subjects, _duckdb_inputs
+from taxgate.match.linking import LEFT, RIGHT
+from taxgate.match.predict import check_subjects, duckdb_inputs
 
 
 def comparison_counts(
@@ -17,8 +18,8 @@ def comparison_counts(
 ) -> list[dict[str, object]]:
     """Per blocking rule: its marginal and cumulative pair counts (estimated from a `sample`
     share of records on each side when below 1)."""
-    _check_subjects(subjects_norm)
-    con, db_api, tables = _duckdb_inputs(subjects_norm, home)
+    check_subjects(subjects_norm)
+    con, db_api, tables = duckdb_inputs(subjects_norm, home)
     try:
         frames = [
             db_api.register(tables[LEFT], dataset_display_name=LEFT, table_name=LEFT + "_in"),

@@ -44,7 +44,8 @@ SCHEMA = pa.schema(
 )
 
 
-def _check_subjects(subjects_norm: pa.Table) -> None:
+def check_subjects(subjects_norm: pa.Table) -> None:
+    """Refuse a subjects table that did not come through the normaliser."""
     missing = [
         c for c in (*SUBJECT_KEYS, *model.MODEL_COLUMNS) if c not in subjects_norm.schema.names
     ]
@@ -55,7 +56,9 @@ def _check_subjects(subjects_norm: pa.Table) -> None:
         )
 
 
-def _duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
+def duckdb_inputs(subjects_norm: pa.Table, home: Path) -> tuple[Any, Any, Any]:
+    """A scratch DuckDB holding the subjects, a view of the master's addresses and the TF tables,
+    the inputs both prediction and the blocking analysis (`taxgate.match.blocking`) read."""
     con = scratch()
     con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
     subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
@@ -196,7 +199,7 @@ def candidates(
     `subjects_norm` is `normalise(subjects, "subjects")`, with `row` and `subject_id`;
     `spark_master` names the Spark master for the Spark backend (TAXGATE_SPARK_MASTER if None).
     """
-    _check_subjects(subjects_norm)
+    check_subjects(subjects_norm)
     settings = load_model(home)
     if not master_path(home).is_file():
         raise TaxgateError(
@@ -207,7 +210,7 @@ def candidates(
     if subjects_norm.num_rows == 0:
         return SCHEMA.empty_table()
     if backend == "duckdb":
-        con, db_api, tables = _duckdb_inputs(subjects_norm, home)
+        con, db_api, tables = duckdb_inputs(subjects_norm, home)
         try:
             predicted = linker_for(db_api, tables, settings).inference.predict()
             # Shaped where Splink left them: no round trip of every column through Arrow.

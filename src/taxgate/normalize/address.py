@@ -61,6 +61,10 @@ PLAIN_REST = re.compile(
 URBANIZATION_PREFIX = r"^(?:URB|URBANIZACION|URBANIZATION)(?: [A-Z][A-Z0-9]*)+ "
 HOUSE_NUMBER = re.compile(r"^(?P<number>[0-9]+[A-Z]?) (?P<rest>.+)$")
 _NUMBER_PATTERN = r"^[0-9]+[A-Z]? "
+# A house number keyed without its space ("18363BUENA VISTA BLVD") is split from the word it
+# touches; an ordinal street name ("1ST AVE", "42ND ST") is left whole. On folded text.
+GLUED_NUMBER = r"^([0-9]+)([A-Z]{2,})"
+ORDINAL_START = r"^[0-9]+(?:ST|ND|RD|TH)(?: |$)"
 
 
 @dataclass(frozen=True)
@@ -142,9 +146,22 @@ def _street(number: str | None, rest: str | None) -> Street:
     return Street(number, parsed.street_name, parsed.unit)
 
 
+def unglued(folded: str) -> str:
+    """'18363BUENA VISTA BLVD' -> '18363 BUENA VISTA BLVD'; '1ST AVE' unchanged."""
+    if re.match(ORDINAL_START, folded):
+        return folded
+    return re.sub(GLUED_NUMBER, r"\1 \2", folded, count=1)
+
+
+def unglued_array(folded: pa.Array) -> pa.Array:
+    """`unglued` over a column with Arrow kernels."""
+    split = pc.replace_substring_regex(folded, GLUED_NUMBER, r"\1 \2", max_replacements=1)
+    return pc.if_else(pc.match_substring_regex(folded, ORDINAL_START), folded, split)
+
+
 def standardise_street(street: str | None) -> Street:
     """'123 North Main Street Apt 4B' -> Street('123', 'N MAIN ST', '4B')."""
-    folded = fold(street)
+    folded = unglued(fold(street))
     m = HOUSE_NUMBER.match(folded)
     return _street(m["number"], m["rest"]) if m else _street(None, folded)
 
@@ -193,7 +210,9 @@ def street_columns(street: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Arr
     Works on the distinct lines, then on the distinct lines without their house numbers.
     """
     encoded = pc.dictionary_encode(as_array(street).cast(pa.string()))
-    folded = pc.replace_substring_regex(fold_array(encoded.dictionary), URBANIZATION_PREFIX, "")
+    folded = unglued_array(
+        pc.replace_substring_regex(fold_array(encoded.dictionary), URBANIZATION_PREFIX, "")
+    )
     has_number = pc.match_substring_regex(folded, _NUMBER_PATTERN)
     number = pc.replace_substring_regex(
         pc.replace_substring_regex(folded, r" .*$", ""), r"^0+", "", max_replacements=1
