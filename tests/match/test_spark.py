@@ -171,3 +171,24 @@ def test_the_spark_path_refuses_a_missing_or_stale_export_before_spark_starts(
         candidates(subjects, home, "spark")
     for caught in (stale, missing):
         assert f"taxgate master export --home {home}" in caught.value.fix
+
+
+def test_spark_renders_the_frozen_model_and_refuses_one_with_other_blocking_rules(
+    trained_home: Path,
+) -> None:
+    """The Spark path runs the rules model.json froze, each in Spark's own SQL; a model trained
+    with other rules is refused, not silently run with the code's."""
+    from taxgate.match import model
+    from taxgate.match.train import load_model
+
+    frozen = load_model(trained_home)
+    rendered = spark_backend.spark_settings(frozen)
+    rules = [r["blocking_rule"] for r in rendered["blocking_rules_to_generate_predictions"]]
+    assert len(rules) == len(model.blocking_rule_labels())
+    assert not any(model.JARO_WINKLER["duckdb"] in r for r in rules)
+    assert any(model.JARO_WINKLER["spark"] + "(" in r for r in rules)
+    stale = {**frozen, "blocking_rules_to_generate_predictions": [
+        {"blocking_rule": 'l."zip5" = r."zip5"', "sql_dialect": "duckdb"}
+    ]}  # fmt: skip
+    with pytest.raises(TaxgateError, match="blocking rules differ from the code"):
+        spark_backend.spark_settings(stale)

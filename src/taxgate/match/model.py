@@ -42,25 +42,25 @@ MODEL_COLUMNS = (
     "family", "family_tokens", "family_phonetic", "name_tokens",
     "suffix", "dob", "tin", "house_number", "street_name", "unit", "zip5", "city",
 )  # fmt: skip
-# The blocking keys (a pair must agree on one rule's columns to be scored at all). A typo in
-# any one field leaves a rule standing: a ZIP typo meets the house number and both phonetic
-# keys, a family-name typo the ZIP and given key, the house number and ZIP or the birth date
-# and given key, a ZIP and a city both off the house number, street and a name key, a ZIP, a
-# street and a name all off the house number, city and the other name's key, and so on.
+# The blocking keys (a pair must agree on one rule's columns to be scored at all). Every rule is
+# anchored on an address field or the birth date, so its pairs grow with the people at one
+# address or born on one day, not with the people in a ZIP: a ZIP and a name key alone made 479
+# pairs a subject against 20M people (bench/README.md, "Blocking that scales"). Two fields
+# mistyped at once still leave a rule over the rest: a street and a family name off meet the
+# house number, ZIP and given key; a ZIP and a city off the house number, street and a name key;
+# a house number and a given name off the ZIP, street and family key; and so on.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
-    ("zip5", "family_phonetic"),
     ("tin",),
-    ("zip5", "given_phonetic"),
-    ("house_number", "zip5"),
-    ("dob", "family_phonetic"),
-    ("house_number", "family_phonetic", "given_phonetic"),
-    ("dob", "given_phonetic"),
-    ("city", "family_phonetic", "given_phonetic"),
     ("house_number", "street_name", "city"),
     ("house_number", "street_name", "family_phonetic"),
     ("house_number", "street_name", "given_phonetic"),
-    ("house_number", "city", "given_phonetic"),
     ("house_number", "city", "family_phonetic"),
+    ("house_number", "city", "given_phonetic"),
+    ("zip5", "street_name", "family_phonetic"),
+    ("zip5", "street_name", "given_phonetic"),
+    ("house_number", "zip5", "given_phonetic"),
+    ("dob", "zip5"),
+    ("dob", "house_number"),
 )
 # Columns of the candidate-pairs table carried as <col>_l / <col>_r.
 RETAINED = (
@@ -186,11 +186,37 @@ def comparisons() -> list[ComparisonCreator]:
     return [built[name] for name in COMPARISONS]
 
 
+# Keys a keying error rarely reaches: the street's last word (its Pub 28 type, "ST" of "S MAIN
+# ST", so a typo or a directional in the name leaves it) and a name's first letter (a phonetic
+# key changes with one letter or a stray space: "KHA LIL"). Both dialects read these the same.
+STREET_TYPE_SQL = "regexp_extract({side}.street_name, '([^ ]+)$', 1)"
+INITIAL_SQL = "substr({side}.{column}, 1, 1)"
+
+
+def _same(sql: str, **keys: str) -> str:
+    return f"{sql.format(side='l', **keys)} = {sql.format(side='r', **keys)}"
+
+
+# House number and ZIP with the street's type: the street name, both names or all three off.
+HOUSE_ZIP_STREET_TYPE_RULE = (
+    f"l.house_number = r.house_number AND l.zip5 = r.zip5 AND {_same(STREET_TYPE_SQL)}"
+)
+# House number and ZIP with the family name's first letter: the street and the given name off.
+HOUSE_ZIP_FAMILY_INITIAL_RULE = (
+    f"l.house_number = r.house_number AND l.zip5 = r.zip5 AND {_same(INITIAL_SQL, column='family')}"
+)
+# The birth date with one phonetic key and the other name's first letter: the whole address off.
+DOB_FAMILY_RULE = (
+    f"l.dob = r.dob AND l.family_phonetic = r.family_phonetic "
+    f"AND {_same(INITIAL_SQL, column='given')}"
+)
+DOB_GIVEN_RULE = (
+    f"l.dob = r.dob AND l.given_phonetic = r.given_phonetic "
+    f"AND {_same(INITIAL_SQL, column='family')}"
+)
 # A request with given and family names swapped ("Kumar Prisha" for Prisha Kumar) meets its
-# taxpayer and that taxpayer's namesakes only when the sides' name columns are crossed.
-REVERSED_NAME_RULE = "l.zip5 = r.zip5 AND l.given_phonetic = r.family_phonetic"
-# The same, sent reversed with a ZIP typo: the city and both crossed phonetic keys; or with the
-# ZIP and city both off: the house number and street and the crossed given key.
+# taxpayer only when the sides' name columns are crossed: with the city and both keys crossed
+# (a ZIP typo too), or the house number and street with the given key against the family key.
 REVERSED_NAME_CITY_RULE = (
     "l.city = r.city AND l.given_phonetic = r.family_phonetic "
     "AND l.family_phonetic = r.given_phonetic"
@@ -199,25 +225,62 @@ REVERSED_NAME_STREET_RULE = (
     "l.house_number = r.house_number AND l.street_name = r.street_name "
     "AND l.given_phonetic = r.family_phonetic"
 )
-# A partial key: the ZIP's first three digits (its sectional centre) with both phonetic keys,
-# for a ZIP mistyped in its last digits together with the house number.
-ZIP3 = 3
-PARTIAL_ZIP_RULE = (
-    f"substr(l.zip5, 1, {ZIP3}) = substr(r.zip5, 1, {ZIP3}) "
-    "AND l.family_phonetic = r.family_phonetic AND l.given_phonetic = r.given_phonetic"
+# A filing whose street line was not a street (no house number) can only be met by its ZIP and
+# a name key; only such records are paired this way, so the pairs stay few.
+NO_STREET_FAMILY_RULE = (
+    "r.house_number IS NULL AND l.zip5 = r.zip5 AND l.family_phonetic = r.family_phonetic"
+)
+NO_STREET_GIVEN_RULE = (
+    "r.house_number IS NULL AND l.zip5 = r.zip5 AND l.given_phonetic = r.given_phonetic"
+)
+
+
+# For a request without a birth date only, the namesakes in its ZIP: everyone of its family name
+# whose given name is alike, and everyone of its given key whose family name begins with the
+# same letter and is alike. The decision must tell each of them apart from the subject's own
+# record, and can only weigh the ones it is shown: a namesake's filing may carry a typo
+# ("QARIA LOPEZ GONZALEZ") the count of exact namesakes (`namesakes_r`) cannot see. Another
+# given or family name altogether tells them apart by itself and is not paired.
+def _alike(column: str) -> str:
+    return f"jaro_winkler_similarity(l.{column}, r.{column}) >= {NAME_JW_LOOSE}"
+
+
+NAMESAKE_FAMILY_RULE = (
+    f"l.dob IS NULL AND l.zip5 = r.zip5 AND l.family = r.family AND {_alike('given')}"
+)
+NAMESAKE_GIVEN_RULE = (
+    "l.dob IS NULL AND l.zip5 = r.zip5 AND l.given_phonetic = r.given_phonetic "
+    f"AND {_same(INITIAL_SQL, column='family')} AND {_alike('family')}"
 )
 CUSTOM_RULES = (
-    REVERSED_NAME_RULE,
+    HOUSE_ZIP_STREET_TYPE_RULE,
+    HOUSE_ZIP_FAMILY_INITIAL_RULE,
+    DOB_FAMILY_RULE,
+    DOB_GIVEN_RULE,
     REVERSED_NAME_CITY_RULE,
     REVERSED_NAME_STREET_RULE,
-    PARTIAL_ZIP_RULE,
+    NO_STREET_FAMILY_RULE,
+    NO_STREET_GIVEN_RULE,
+    NAMESAKE_FAMILY_RULE,
+    NAMESAKE_GIVEN_RULE,
 )
 
 
-def blocking_rules() -> list[Any]:
+# The one function the custom rules call that the dialects name differently (Splink's Spark
+# backend registers Jaro-Winkler as `jaro_winkler`); sqlglot does not translate it.
+JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
+
+
+def blocking_rules(dialect: str = "duckdb") -> list[Any]:
+    """The rules in `dialect`: the custom rules are written for DuckDB; every function they call
+    but Jaro-Winkler has the same name and arguments in Spark SQL."""
+    ours = JARO_WINKLER["duckdb"] + "("
     return [
         *(block_on(*keys) for keys in BLOCKING_KEYS),
-        *(CustomRule(rule, sql_dialect="duckdb") for rule in CUSTOM_RULES),
+        *(
+            CustomRule(rule.replace(ours, JARO_WINKLER[dialect] + "("), sql_dialect=dialect)
+            for rule in CUSTOM_RULES
+        ),
     ]
 
 
@@ -225,13 +288,13 @@ def blocking_rule_labels() -> list[str]:
     return [*(" AND ".join(keys) for keys in BLOCKING_KEYS), *CUSTOM_RULES]
 
 
-def settings(link_type: str = "link_only") -> SettingsCreator:
+def settings(link_type: str = "link_only", dialect: str = "duckdb") -> SettingsCreator:
     """Settings of the model; training uses `dedupe_only` on filings, prediction `link_only`."""
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name=UNIQUE_ID,
         comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        blocking_rules_to_generate_predictions=blocking_rules(dialect),
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=["suffix"],

@@ -132,30 +132,37 @@ def _per_pair(pairs: pa.Table, home: Path, keys: list[str], sql: str) -> pa.Arra
 
 def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     """`namesakes_r`: how many other taxpayers filed from the record's ZIP under its given and
-    family name, in any year, counted in the whole master, not only among the candidates.
+    family name or under the request's, in any year, counted in the whole master, not only
+    among the candidates.
 
-    Blocking brings a subject's namesakes only when the request is written like them: a
-    request whose names or ZIP carry a typo meets its taxpayer by another rule and may never
-    meet the namesake that makes it ambiguous. The decision must know the namesake is there.
-    Every filing counts, not only the spelling an address record carries: a namesake whose
-    latest return there was mistyped ("NOEL" for "JEAN-PIERRE") filed under the name before.
+    Blocking brings a subject's namesakes only when the request meets them by an address or a
+    birth date: a namesake elsewhere in the ZIP is never a candidate, and the decision must still
+    know it is there. The request's name counts as well as the record's: a record whose filing
+    was mistyped ("EONZALEZ LOPEZ") has no namesake under its own spelling, while the requested
+    "GONZALEZ LOPEZ" may have several. Every filing counts, not only the spelling an address
+    record carries: a namesake whose latest return there was mistyped ("NOEL" for
+    "JEAN-PIERRE") filed under the name before.
     """
     if pairs.num_rows == 0:
         return pairs
-    counts = _per_pair(pairs, home, ["given_r", "family_r", "zip5_r"], """
-        WITH wanted AS (
-            SELECT DISTINCT given_r, family_r, zip5_r FROM keyed
-            WHERE given_r IS NOT NULL AND family_r IS NOT NULL AND zip5_r IS NOT NULL
+    keys = ["tin", "zip5_r", "given_r", "family_r", "given_l", "family_l"]
+    same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+    counts = _per_pair(pairs, home, keys, f"""
+        WITH combos AS (SELECT DISTINCT {", ".join(keys)} FROM keyed WHERE zip5_r IS NOT NULL),
+        filed AS (
+            SELECT c.*, t.tin AS other FROM combos c JOIN master.filings_norm t
+              ON t.zip5 = c.zip5_r AND t.given = c.given_r AND t.family = c.family_r
+            UNION ALL
+            SELECT c.*, t.tin AS other FROM combos c JOIN master.filings_norm t
+              ON t.zip5 = c.zip5_r AND t.given = c.given_l AND t.family = c.family_l
         ),
-        found AS (
-            SELECT w.given_r, w.family_r, w.zip5_r, count(DISTINCT t.tin) AS tins
-            FROM wanted w JOIN master.filings_norm t
-              ON t.given = w.given_r AND t.family = w.family_r AND t.zip5 = w.zip5_r
-            GROUP BY ALL
+        counted AS (
+            SELECT {", ".join(keys)},
+                   count(DISTINCT other) FILTER (WHERE other IS DISTINCT FROM tin) AS namesakes
+            FROM filed GROUP BY ALL
         )
-        SELECT CAST(greatest(coalesce(f.tins, 1) - 1, 0) AS INTEGER) AS namesakes
-        FROM keyed k LEFT JOIN found f
-          ON f.given_r = k.given_r AND f.family_r = k.family_r AND f.zip5_r = k.zip5_r
+        SELECT CAST(coalesce(c.namesakes, 0) AS INTEGER) AS namesakes
+        FROM keyed k LEFT JOIN counted c ON {same}
         ORDER BY k.i
     """)  # fmt: skip
     index = pairs.schema.get_field_index("namesakes_r")

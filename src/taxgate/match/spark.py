@@ -36,9 +36,17 @@ logger = logging.getLogger(__name__)
 
 def spark_settings(frozen: dict[str, Any]) -> dict[str, Any]:
     """The frozen model with each level's SQL rendered for Spark, all numbers kept."""
-    code = model.settings("link_only")
-    rendered_duckdb = code.create_settings_dict("duckdb")
-    rendered_spark = code.create_settings_dict("spark")
+    rendered_duckdb = model.settings("link_only").create_settings_dict("duckdb")
+    rendered_spark = model.settings("link_only", "spark").create_settings_dict("spark")
+    frozen_rules = [r["blocking_rule"] for r in frozen["blocking_rules_to_generate_predictions"]]
+    code_rules = [
+        r["blocking_rule"] for r in rendered_duckdb["blocking_rules_to_generate_predictions"]
+    ]
+    if frozen_rules != code_rules:
+        raise TaxgateError(
+            "model.json's blocking rules differ from the code",
+            "Retrain the model with this version: taxgate model train.",
+        )
     out = copy.deepcopy(frozen)
     out["comparisons"] = []
     for theirs, ours_duck, ours_spark in zip(
