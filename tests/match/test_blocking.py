@@ -41,8 +41,8 @@ def _subject(born: str | None) -> pa.Table:
     row = {
         "subject_id": "S-1", "given_name": "Ana Maria", "middle_name": None,
         "family_name": "Garcia Lopez", "date_of_birth": born, "tin": None,
-        "street": f"{SUBJECT_HOUSE} {SUBJECT_HOUSE}th St", "unit": None, "city": "Austin", "state": "TX",
-        "zip": "78701", "removal_order_date": None, "removal_order_case": None,
+        "street": f"{SUBJECT_HOUSE} {SUBJECT_HOUSE}th St", "unit": None, "city": "Austin",
+        "state": "TX", "zip": "78701", "removal_order_date": None, "removal_order_case": None,
         "investigation_id": None, "taxable_periods": None, "relevance": None,
     }  # fmt: skip
     return normalise(records_to_table([row], "subjects"), "subjects")
