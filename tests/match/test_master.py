@@ -419,8 +419,14 @@ def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
     ])  # fmt: skip
     assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{BEN}'") == [("NOEL",)]
     (given,) = query(home, f"SELECT DISTINCT given FROM taxpayer_addresses WHERE tin = '{ANA}'")[0]
-    pairs = pairs_of([{"given_r": given, "family_r": "BAPTISTE", "zip5_r": "78701"}])
-    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1]
+    pairs = pairs_of([
+        {"tin": ANA, "given_r": given, "family_r": "BAPTISTE", "zip5_r": "78701"},
+        # Ben's record says NOEL; the request's name is the one Ana filed under.
+        {"tin": BEN, "given_r": "NOEL", "family_r": "BAPTISTE", "zip5_r": "78701",
+         "given_l": given, "family_l": "BAPTISTE"},
+        {"tin": BEN, "given_r": "NOEL", "family_r": "BAPTISTE", "zip5_r": "78701"},
+    ])  # fmt: skip
+    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1, 1, 0]
 
 
 def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path) -> None:
