@@ -42,10 +42,11 @@ MODEL_COLUMNS = (
     "family", "family_tokens", "family_phonetic", "name_tokens",
     "suffix", "dob", "tin", "house_number", "street_name", "unit", "zip5", "city",
 )  # fmt: skip
-# The blocking keys (a pair must agree on one rule's columns to be scored at all). Every rule is
-# anchored on an address field or the birth date, so its pairs grow with the people at one
-# address or born on one day, not with the people in a ZIP: a ZIP and a name key alone made 479
-# pairs a subject against 20M people (bench/README.md, "Blocking that scales"). Two fields
+# The blocking keys (a pair must agree on one rule's columns to be scored at all). Every rule but
+# the namesake rules below (requests without a birth date only) is anchored on the TIN, an
+# address field or the birth date, so its pairs grow with the people at one address or born on
+# one day, not with the people in a ZIP: a ZIP and a name key alone made 479 pairs a subject
+# against 20M people (bench/README.md, "Blocking that scales"). Two fields
 # mistyped at once still leave a rule over the rest: a street and a family name off meet the
 # house number, ZIP and given key; a ZIP and a city off the house number, street and a name key;
 # a house number and a given name off the ZIP, street and family key; and so on.
