@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from taxgate.cli.main import app
 from taxgate.config import Settings
@@ -44,6 +44,17 @@ def waiting_batch(make_batch, policy, tmp_path: Path) -> tuple[Path, Path, Path]
     con.close()
     record_as_processed(manifest, verdicts, decisions, home)
     return manifest, out, home
+
+
+def resolve(out: Path, outcome: str, note: str) -> Result:
+    """An officer settles row 2 of `waiting_batch`."""
+    return CliRunner().invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", outcome,
+                                    "--officer", "Dana Officer", "--note", note])  # fmt: skip
+
+
+def release(manifest: Path, out: Path, key: Path, home: Path) -> Result:
+    return CliRunner().invoke(app, ["review", "release", str(manifest), "--out", str(out),
+                                    "--key", str(key), "--home", str(home)])  # fmt: skip
 
 
 def record_as_processed(manifest_path: Path, verdicts, decisions, home: Path) -> None:
@@ -95,11 +106,8 @@ def test_an_officer_may_refuse_the_review_and_nothing_is_disclosed(
 ) -> None:
     manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
     key, _ = disclosing_key
-    runner = CliRunner()
-    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "NOT_CONFIRMED",
-                        "--officer", "Dana Officer", "--note", "another person"])  # fmt: skip
-    done = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
-                               str(key), "--home", str(home)])  # fmt: skip
+    resolve(out, "NOT_CONFIRMED", "another person")
+    done = release(manifest, out, key, home)
     assert done.exit_code == 0, done.output
     responses = read_table(out / RESPONSES_FILE, "responses").to_pylist()
     assert [r["outcome"] for r in responses] == [
@@ -113,12 +121,9 @@ def test_release_refuses_a_batch_the_ledger_never_saw(
 ) -> None:
     manifest, out, _ = waiting_batch(make_batch, policy, tmp_path)
     key, _ = disclosing_key
-    runner = CliRunner()
-    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "NOT_CONFIRMED",
-                        "--officer", "Dana Officer", "--note", "another person"])  # fmt: skip
+    resolve(out, "NOT_CONFIRMED", "another person")
     elsewhere = tmp_path / "other-home"  # a ledger that never processed this batch
-    refused = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
-                                  str(key), "--home", str(elsewhere)])  # fmt: skip
+    refused = release(manifest, out, key, elsewhere)
     assert isinstance(refused.exception, TaxgateError)
     assert "not awaiting review: the ledger holds no record of it" in str(refused.exception)
     assert not (out / MANIFEST_FILE).exists()
@@ -131,13 +136,10 @@ def test_release_refuses_a_manifest_changed_after_processing(
     arrived with or not at all."""
     manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
     key, _ = disclosing_key
-    runner = CliRunner()
-    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "CONFIRMED",
-                        "--officer", "Dana Officer", "--note", "checked"])  # fmt: skip
+    resolve(out, "CONFIRMED", "checked")
     swapped = RequestManifest.load(manifest).model_copy(update={"requesting_agency": "Other"})
     swapped.save(manifest)
-    refused = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
-                                  str(key), "--home", str(home)])  # fmt: skip
+    refused = release(manifest, out, key, home)
     assert isinstance(refused.exception, TaxgateError)
     assert "not the one batch" in str(refused.exception)
     assert not (out / MANIFEST_FILE).exists()
@@ -170,11 +172,8 @@ def test_release_answers_from_the_ledger_not_from_edited_files_in_out(
     manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
     key, _ = disclosing_key
     edit(out)
-    runner = CliRunner()
-    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "CONFIRMED",
-                        "--officer", "Dana Officer", "--note", "checked"])  # fmt: skip
-    done = runner.invoke(app, ["review", "release", str(manifest), "--out", str(out), "--key",
-                               str(key), "--home", str(home)])  # fmt: skip
+    resolve(out, "CONFIRMED", "checked")
+    done = release(manifest, out, key, home)
     assert done.exit_code == 0, done.output
     rows = {r["subject_id"]: r for r in read_table(out / RESPONSES_FILE, "responses").to_pylist()}
     assert rows["S-1"]["outcome"] == "REJECTED"
@@ -188,8 +187,7 @@ def test_a_release_killed_before_its_checkpoint_is_signed_by_the_next_release(
     manifest, out, home = waiting_batch(make_batch, policy, tmp_path)
     key, _ = disclosing_key
     runner = CliRunner()
-    runner.invoke(app, ["review", "resolve", str(out), "S-2", "--outcome", "NOT_CONFIRMED",
-                        "--officer", "Dana Officer", "--note", "another person"])  # fmt: skip
+    resolve(out, "NOT_CONFIRMED", "another person")
     release = ["review", "release", str(manifest), "--out", str(out), "--key", str(key),
                "--home", str(home)]  # fmt: skip
 
