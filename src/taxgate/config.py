@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="Filings per slice when a master load rebuilds its derived tables: bounds "
         "the memory of the window over each slice.",
     )
+    train_max_taxpayers: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Taxpayers whose filings `taxgate model train` reads at most: a larger "
+        "master is sampled (seeded), so training's time and memory stop growing with it "
+        "(taxgate.match.train).",
+    )
     duckdb_memory_limit: str = Field(
         default="6GB",
         description="Memory DuckDB may use for the master index before spilling to disk.",

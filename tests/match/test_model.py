@@ -26,6 +26,7 @@ from taxgate.match.train import (
     load_model,
     model_sha256,
     train,
+    training_connection,
     training_record,
     unestimated,
 )
@@ -175,3 +176,47 @@ def test_a_comparison_no_session_estimated_gets_the_default_m() -> None:
     assert [lv["m_probability"] for lv in levels[1:]] == pytest.approx(
         [DEFAULT_TOP_M, 1 - DEFAULT_TOP_M]
     )
+
+
+# ------------------------------------------------------------- a master larger than the bound
+
+
+def test_a_master_over_the_bound_trains_on_whole_taxpayers_sampled_by_seed(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    homes = []
+    for name in ("a", "b"):
+        home = tmp_path / name
+        home.mkdir()
+        shutil.copy(trained_home / MASTER_FILE, home / MASTER_FILE)
+        homes.append(home)
+    with duckdb.connect(str(trained_home / MASTER_FILE), read_only=True) as con:
+        taxpayers = con.execute("SELECT count(*) FROM last_known").fetchone()[0]
+    bound = taxpayers // 4
+    info = train(homes[0], SEED, u_max_pairs=TEST_U_PAIRS, max_taxpayers=bound)
+    assert (info.taxpayers, info.taxpayers_sampled) == (taxpayers, bound)
+    assert training_record(homes[0])["taxpayers_sampled"] == bound
+    assert f"the filings of {bound:,} taxpayers" in (homes[0] / CARD_FILE).read_text("utf-8")
+    con = training_connection(homes[0], SEED, bound)
+    try:
+        # Every filing of a sampled taxpayer, so EM still sees each repeat filer's pairs.
+        whole = con.execute("""
+            SELECT count(*) FROM master.filings_norm
+            WHERE tin IN (SELECT tin FROM train_taxpayers)
+        """).fetchone()[0]
+    finally:
+        con.close()
+    assert info.filings == whole
+    train(homes[1], SEED, u_max_pairs=TEST_U_PAIRS, max_taxpayers=bound)
+    assert (homes[1] / MODEL_FILE).read_bytes() == (homes[0] / MODEL_FILE).read_bytes()
+    model = load_model(homes[0])
+    for comparison in model["comparisons"]:
+        top = next(lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level"))
+        assert top["m_probability"] > top["u_probability"], comparison["output_column_name"]
+    assert model["probability_two_random_records_match"] == pytest.approx(0.5 / taxpayers)
+
+
+def test_a_master_within_the_bound_trains_on_every_taxpayer(trained_home: Path) -> None:
+    with duckdb.connect(str(trained_home / MASTER_FILE), read_only=True) as con:
+        taxpayers = con.execute("SELECT count(*) FROM last_known").fetchone()[0]
+    assert training_record(trained_home)["taxpayers_sampled"] == taxpayers

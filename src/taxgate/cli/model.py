@@ -9,7 +9,7 @@ import typer
 from taxgate.cli.console import err_console, show_fields
 from taxgate.config import get_settings
 from taxgate.match.card import training_rows
-from taxgate.match.train import train
+from taxgate.match.train import ModelInfo, train
 
 model_app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich")
 DEFAULT_SEED = 1
@@ -31,13 +31,22 @@ def train_command(
         ("model", info.path),
         ("sha256", info.sha256),
         ("card", info.card),
-        ("trained on", f"{info.filings:,} filings of {info.taxpayers:,} taxpayers"),
+        ("trained on", _trained_on(info)),
         ("prior", f"{info.probability_two_random_records_match:.3g}"),
         *(
             ("EM session", f"{blocking}{f' ({pairs} pairs)' if pairs else ''}: {outcome}")
             for blocking, _, pairs, outcome in training_rows(info.training)
         ),
         ("seconds", f"{info.seconds:.1f}"),
+    )
+
+
+def _trained_on(info: ModelInfo) -> str:
+    if info.taxpayers_sampled == info.taxpayers:
+        return f"{info.filings:,} filings of {info.taxpayers:,} taxpayers"
+    return (
+        f"{info.filings:,} filings of {info.taxpayers_sampled:,} taxpayers sampled from "
+        f"{info.taxpayers:,} (TAXGATE_TRAIN_MAX_TAXPAYERS)"
     )
 
 

@@ -19,7 +19,8 @@ def comparison_counts(
     """Per blocking rule: its marginal and cumulative pair counts (estimated from a `sample`
     share of records on each side when below 1)."""
     check_subjects(subjects_norm)
-    con, db_api, tables = duckdb_inputs(subjects_norm, home)
+    rules = [rule.get_blocking_rule("duckdb").blocking_rule_sql for rule in model.blocking_rules()]
+    con, db_api, tables = duckdb_inputs(subjects_norm, home, rules)
     try:
         frames = [
             db_api.register(tables[LEFT], dataset_display_name=LEFT, table_name=LEFT + "_in"),

@@ -58,8 +58,10 @@ def _training_section(training: dict[str, Any]) -> str:
         if defaults
         else ""
     )
+    sampled = training.get("taxpayers_sampled")
+    scope = f"the filings of {sampled:,} taxpayers" if sampled else "the master's filings"
     return (
-        "<h2>Training</h2>\n<p>Expectation maximisation sessions on the master's filings, in "
+        f"<h2>Training</h2>\n<p>Expectation maximisation sessions on {scope}, in "
         "order (each blocking rule's pairs estimate the comparisons it does not fix).</p>\n"
         "<table><tr><th>blocking</th><th>kind</th><th>pairs</th><th>outcome</th></tr>\n"
         f"{table}\n</table>\n{note}"

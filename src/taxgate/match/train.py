@@ -12,7 +12,13 @@ and sessions that need no repeat filer (FALLBACK_SESSIONS, e.g. same family name
 for the comparisons left without m. A comparison no session could estimate gets Splink's own
 default m (DEFAULT_TOP_M on its top level). model.json records, under TRAINING_KEY, which
 sessions ran with how many pairs and which were skipped and why; the model card shows it.
-u comes from random pairs of filings (seeded). The filings show each person spelled one way,
+u comes from random pairs of filings (seeded).
+A master of more than `train_max_taxpayers` (TAXGATE_TRAIN_MAX_TAXPAYERS) taxpayers is
+sampled: every filing of a seeded random sample of that many taxpayers, so a repeat filer's
+filings stay together for EM, and training costs what it costs on a master of that size. The
+sample's pairs estimate the same m and u (agreement rates within a person and between random
+people do not depend on how many people there are); the prior and the term frequencies
+still come from the whole master. The filings show each person spelled one way,
 so the variants requesters introduce (typos, nicknames, swapped names) are never observed
 there; every level is floored at VARIANT_M_FLOOR so a variant weighs as weak evidence rather
 than a veto. The prior (probability two random records match) is set, not learnt: see
@@ -34,6 +40,7 @@ from splink import Linker, block_on
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.exceptions import EMTrainingException  # not exported by splink 5
 
+from taxgate.config import get_settings
 from taxgate.errors import TaxgateError
 from taxgate.home import private_home
 from taxgate.match import model
@@ -91,8 +98,9 @@ class ModelInfo:
     sha256: str
     card: Path
     seed: int
-    filings: int
-    taxpayers: int
+    filings: int  # trained on: every filing of `taxpayers_sampled` taxpayers
+    taxpayers: int  # in the master
+    taxpayers_sampled: int
     probability_two_random_records_match: float
     seconds: float
     training: dict[str, Any]
@@ -181,8 +189,11 @@ def freeze(trained: dict[str, Any], prior: float, u_floor: float = U_FLOOR) -> d
     return frozen
 
 
-def training_connection(home: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the master attached read-only and the training inputs copied."""
+def training_connection(
+    home: Path, seed: int = 0, max_taxpayers: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the master attached read-only and the training inputs copied:
+    the filings of every taxpayer, or of `max_taxpayers` of them drawn by `seed`."""
     path = master_path(home)
     if not path.is_file():
         raise TaxgateError(
@@ -194,13 +205,25 @@ def training_connection(home: Path) -> duckdb.DuckDBPyConnection:
     con = scratch()
     con.execute(f"ATTACH '{path}' AS master (READ_ONLY)")
     columns = ", ".join(model.MODEL_COLUMNS)
+    if max_taxpayers is None:
+        max_taxpayers = get_settings().train_max_taxpayers
+    taxpayers = con.execute("SELECT count(*) FROM master.last_known").fetchone()[0]
+    sampled = ""
+    if taxpayers > max_taxpayers:
+        # md5, not DuckDB's hash(): the same seed draws the same taxpayers in any version.
+        con.execute(
+            "CREATE TABLE train_taxpayers AS SELECT tin FROM master.last_known "
+            "ORDER BY md5(concat(tin, '|', ?)) LIMIT ?",
+            [str(seed), max_taxpayers],
+        )
+        sampled = "WHERE tin IN (SELECT tin FROM train_taxpayers)"
     con.execute(f"""
         CREATE TABLE train_filings AS
         SELECT row_number() OVER (
                    ORDER BY tin, tax_year, filed_on, house_number, street_name, unit, zip5
                ) AS {model.UNIQUE_ID},
                {columns}
-        FROM master.filings_norm
+        FROM master.filings_norm {sampled}
         ORDER BY {model.UNIQUE_ID}
     """)
     for column in TF_COLUMNS:
@@ -261,16 +284,20 @@ def run_em_sessions(linker: Linker, con: duckdb.DuckDBPyConnection) -> list[dict
     return record
 
 
-def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelInfo:
+def train(
+    home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS, max_taxpayers: int | None = None
+) -> ModelInfo:
     """Train on HOME/master.duckdb and write HOME/model.json and the HTML model card.
 
-    `u_max_pairs` trades u's precision for time (tests use fewer pairs).
+    `u_max_pairs` trades u's precision for time (tests use fewer pairs); `max_taxpayers`
+    bounds the sample trained on (default: the `train_max_taxpayers` setting).
     """
     started = time.perf_counter()
     home = Path(home)
-    con = training_connection(home)
+    con = training_connection(home, seed, max_taxpayers)
     try:
         filings = con.execute("SELECT count(*) FROM train_filings").fetchone()[0]
+        sampled = con.execute("SELECT count(DISTINCT tin) FROM train_filings").fetchone()[0]
         taxpayers = con.execute("SELECT count(*) FROM master.last_known").fetchone()[0]
         if filings == 0:
             raise TaxgateError("the master index holds no filings", "Load filings first.")
@@ -285,6 +312,7 @@ def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelIn
         sessions = run_em_sessions(linker, con)
         trained = linker.misc.save_model_to_json()
         training = {
+            "taxpayers_sampled": sampled,
             "em_sessions": sessions,
             "min_em_pairs": MIN_EM_PAIRS,
             "default_m": unestimated(trained),
@@ -305,6 +333,7 @@ def train(home: Path, seed: int, *, u_max_pairs: float = U_MAX_PAIRS) -> ModelIn
         seed=seed,
         filings=filings,
         taxpayers=taxpayers,
+        taxpayers_sampled=sampled,
         probability_two_random_records_match=frozen["probability_two_random_records_match"],
         seconds=time.perf_counter() - started,
         training=training,
