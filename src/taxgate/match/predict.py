@@ -156,10 +156,11 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     if pairs.num_rows == 0:
         return pairs
     keys = ["tin", "zip5_r", "given_r", "family_r", "given_l", "family_l"]
-    # Counted per name, not per pair: the taxpayers filed under either name (`filers`), less
-    # the pair's own taxpayer if it is one of them (`own`). Joined per pair, a common name
-    # ("MICHAEL SMITH", 1,569 records in one ZIP of the 20M world) multiplied every namesake
-    # pair by every namesake filing: 94 s for 10,000 subjects, against 10 s.
+    # Counted per name, never per pair: the taxpayers filed under the record's name, plus those
+    # under the request's name when it differs, less those filed under both, less the pair's own
+    # taxpayer if it is one of them. A join per pair, or a distinct count per pair of names,
+    # multiplied a common name's pairs by its filers ("MICHAEL SMITH", 1,569 records in one ZIP
+    # of the 20M world): 133 s for 128,000 subjects, against 8 s (bench/README.md).
     counts = _per_pair(pairs, home, keys, """
         WITH names AS (
             SELECT zip5_r AS zip5, given_r AS given, family_r AS family FROM keyed
@@ -170,16 +171,18 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
             FROM names n JOIN master.filings_norm t
               ON t.zip5 = n.zip5 AND t.given = n.given AND t.family = n.family
         ),
-        combos AS (SELECT DISTINCT zip5_r, given_r, family_r, given_l, family_l FROM keyed),
-        filers AS (
-            SELECT zip5_r, given_r, family_r, given_l, family_l, count(DISTINCT tin) AS filers
-            FROM (
-                SELECT c.*, nt.tin FROM combos c JOIN name_tins nt
-                  ON nt.zip5 = c.zip5_r AND nt.given = c.given_r AND nt.family = c.family_r
-                UNION ALL
-                SELECT c.*, nt.tin FROM combos c JOIN name_tins nt
-                  ON nt.zip5 = c.zip5_r AND nt.given = c.given_l AND nt.family = c.family_l
-            ) GROUP BY ALL
+        sizes AS (SELECT zip5, given, family, count(*) AS filers FROM name_tins GROUP BY ALL),
+        combos AS (
+            SELECT DISTINCT zip5_r, given_r, family_r, given_l, family_l FROM keyed
+            WHERE given_r IS DISTINCT FROM given_l OR family_r IS DISTINCT FROM family_l
+        ),
+        both_names AS (
+            SELECT c.zip5_r, c.given_r, c.family_r, c.given_l, c.family_l, count(*) AS filers
+            FROM combos c
+            JOIN name_tins a ON a.zip5 = c.zip5_r AND a.given = c.given_r AND a.family = c.family_r
+            JOIN name_tins b ON b.zip5 = c.zip5_r AND b.given = c.given_l AND b.family = c.family_l
+             AND b.tin = a.tin
+            GROUP BY ALL
         ),
         own AS (
             SELECT DISTINCT k.i
@@ -187,12 +190,18 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
             WHERE (nt.given = k.given_r AND nt.family = k.family_r)
                OR (nt.given = k.given_l AND nt.family = k.family_l)
         )
-        SELECT CAST(coalesce(f.filers, 0) - CASE WHEN o.i IS NULL THEN 0 ELSE 1 END AS INTEGER)
+        SELECT CAST(
+            coalesce(r.filers, 0)
+            + CASE WHEN k.given_l IS NOT DISTINCT FROM k.given_r
+                        AND k.family_l IS NOT DISTINCT FROM k.family_r THEN 0
+                   ELSE coalesce(l.filers, 0) - coalesce(b.filers, 0) END
+            - CASE WHEN o.i IS NULL THEN 0 ELSE 1 END AS INTEGER)
         FROM keyed k
-        LEFT JOIN filers f
-          ON f.zip5_r = k.zip5_r
-         AND f.given_r IS NOT DISTINCT FROM k.given_r AND f.family_r IS NOT DISTINCT FROM k.family_r
-         AND f.given_l IS NOT DISTINCT FROM k.given_l AND f.family_l IS NOT DISTINCT FROM k.family_l
+        LEFT JOIN sizes r ON r.zip5 = k.zip5_r AND r.given = k.given_r AND r.family = k.family_r
+        LEFT JOIN sizes l ON l.zip5 = k.zip5_r AND l.given = k.given_l AND l.family = k.family_l
+        LEFT JOIN both_names b
+          ON b.zip5_r = k.zip5_r AND b.given_r = k.given_r AND b.family_r = k.family_r
+         AND b.given_l = k.given_l AND b.family_l = k.family_l
         LEFT JOIN own o ON o.i = k.i
         ORDER BY k.i
     """)  # fmt: skip
