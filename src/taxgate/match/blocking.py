@@ -11,6 +11,7 @@ from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from taxgate.match import model
 from taxgate.match.linking import LEFT, RIGHT
 from taxgate.match.predict import check_subjects, duckdb_inputs
+from taxgate.match.reachable import rules_sql
 
 
 def comparison_counts(
@@ -19,7 +20,7 @@ def comparison_counts(
     """Per blocking rule: its marginal and cumulative pair counts (estimated from a `sample`
     share of records on each side when below 1)."""
     check_subjects(subjects_norm)
-    rules = [rule.get_blocking_rule("duckdb").blocking_rule_sql for rule in model.blocking_rules()]
+    rules = rules_sql(model.settings().create_settings_dict("duckdb"))
     con, db_api, tables = duckdb_inputs(subjects_norm, home, rules)
     try:
         frames = [

@@ -4,14 +4,14 @@ Splink prepares its whole right-hand side for every prediction (a union with the
 its term-frequency joins run over every row): against 20M people that re-read 23M addresses
 for each chunk, over a minute whatever the chunk's size (bench/README.md, "Blocking that
 scales"). An address no blocking rule pairs with any subject of the chunk cannot be in a pair,
-so Splink is handed only the addresses some rule reaches, found by one semi-join per rule: the
-same rules, the same pairs and the same weights (the term frequencies are the master's own
-tables, registered apart, never counted from what Splink is handed). DuckDB runs each
-semi-join as a hash join on the rule's equalities with the rest of the rule as a residual
-filter, so one pass over the addresses' key columns per rule, not Splink's preparation of
-every column, is what a chunk costs. An inner join, not a semi-join: DuckDB 1.x plans a
-semi-join whose condition holds a function (Jaro-Winkler, a substring) as a nested loop,
-55 s for one rule against 24M addresses where the inner join took 2.8 s.
+so Splink is handed only the addresses some rule reaches: the same rules, the same pairs and
+the same weights (the term frequencies are the master's own tables, registered apart, never
+counted from what Splink is handed). Each rule is one join of the chunk with the addresses,
+a hash join on the rule's equalities with the rest of the rule as a filter, so a pass over the
+addresses' key columns per rule, not Splink's preparation of every column, is what a chunk
+costs. An inner join, not a semi-join: DuckDB 1.x plans a semi-join whose condition holds a
+function (Jaro-Winkler, a substring) as a nested loop, 55 s for one rule against 24M
+addresses where the inner join took 2.8 s.
 
 Written here because Splink has no such step: it blocks the two tables it is given.
 """

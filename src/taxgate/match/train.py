@@ -12,17 +12,18 @@ and sessions that need no repeat filer (FALLBACK_SESSIONS, e.g. same family name
 for the comparisons left without m. A comparison no session could estimate gets Splink's own
 default m (DEFAULT_TOP_M on its top level). model.json records, under TRAINING_KEY, which
 sessions ran with how many pairs and which were skipped and why; the model card shows it.
-u comes from random pairs of filings (seeded).
+u comes from random pairs of filings (seeded). The filings show each person spelled one way,
+so the variants requesters introduce (typos, nicknames, swapped names) are never observed
+there; every level is floored at VARIANT_M_FLOOR so a variant weighs as weak evidence rather
+than a veto. The prior (probability two random records match) is set, not learnt: see
+PRIOR_FILED.
+
 A master of more than `train_max_taxpayers` (TAXGATE_TRAIN_MAX_TAXPAYERS) taxpayers is
 sampled: every filing of a seeded random sample of that many taxpayers, so a repeat filer's
 filings stay together for EM, and training costs what it costs on a master of that size. The
 sample's pairs estimate the same m and u (agreement rates within a person and between random
 people do not depend on how many people there are); the prior and the term frequencies
-still come from the whole master. The filings show each person spelled one way,
-so the variants requesters introduce (typos, nicknames, swapped names) are never observed
-there; every level is floored at VARIANT_M_FLOOR so a variant weighs as weak evidence rather
-than a veto. The prior (probability two random records match) is set, not learnt: see
-PRIOR_FILED.
+still come from the whole master.
 """
 
 from __future__ import annotations
