@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ from taxgate.ledger.disclosed import claimed_taxpayers, refuse_redisclosure, win
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.log import make_checkpoint
 from taxgate.match.master import connect
-from taxgate.match.predict import SCHEMA, Backend, candidates
+from taxgate.match.predict import SCHEMA, Backend, Reach, candidates
 from taxgate.match.train import model_sha256
 from taxgate.normalize.records import normalise
 from taxgate.policy.model import Policy
@@ -318,25 +318,39 @@ def _decide(
     model = model_sha256(home)
     parts: list[pa.Table] = [done]
     seconds["match"] = seconds["decide"] = 0.0
-    for start in range(0, subjects.num_rows, chunk_subjects):
-        chunk = subjects.slice(start, chunk_subjects)
-        with _timed(seconds, "match chunk", announce):
-            pairs = candidates(chunk, home, *engine)
-        with _timed(seconds, "decide chunk", announce):
-            part = decide(pairs, chunk, policy, model)
-            claimed = claimed_taxpayers(ledger, matched_taxpayers(part), since)
-            part = withhold_redisclosures(part, claimed)
-            recorder.record_decisions(ledger, batch_id, part, secret, receipt_time(clock))
-            parts.append(part)
-        crash_point("decisions-chunk-recorded")
-        seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
-        seconds["decide"] = round(seconds["decide"] + seconds.pop("decide chunk"), 2)
-        if progress:
-            progress(start + chunk.num_rows, subjects.num_rows)
-        del pairs
+    with _timed(seconds, "reach", announce):
+        reach = _batch_reach(subjects, home, engine[0], chunk_subjects)
+    with reach or nullcontext():
+        for start in range(0, subjects.num_rows, chunk_subjects):
+            chunk = subjects.slice(start, chunk_subjects)
+            with _timed(seconds, "match chunk", announce):
+                at = (reach, start // chunk_subjects) if reach else None
+                pairs = candidates(chunk, home, *engine, reach=at)
+            with _timed(seconds, "decide chunk", announce):
+                part = decide(pairs, chunk, policy, model)
+                claimed = claimed_taxpayers(ledger, matched_taxpayers(part), since)
+                part = withhold_redisclosures(part, claimed)
+                recorder.record_decisions(ledger, batch_id, part, secret, receipt_time(clock))
+                parts.append(part)
+            crash_point("decisions-chunk-recorded")
+            seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
+            seconds["decide"] = round(seconds["decide"] + seconds.pop("decide chunk"), 2)
+            if progress:
+                progress(start + chunk.num_rows, subjects.num_rows)
+            del pairs
     if done.num_rows == 0 and subjects.num_rows == 0:
         return decide(SCHEMA.empty_table(), subjects, policy, model)
     return pa.concat_tables(parts).sort_by("row")
+
+
+def _batch_reach(
+    subjects: pa.Table, home: Path, backend: Backend, chunk_subjects: int
+) -> Reach | None:
+    """The addresses each chunk can meet, found once for the batch (DuckDB; the Spark backend
+    blocks on its executors)."""
+    if backend != "duckdb" or subjects.num_rows == 0:
+        return None
+    return Reach(subjects, home, chunk_subjects)
 
 
 def release(

@@ -10,8 +10,7 @@ from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
 from taxgate.match import model
 from taxgate.match.linking import LEFT, RIGHT
-from taxgate.match.predict import check_subjects, duckdb_inputs
-from taxgate.match.reachable import rules_sql
+from taxgate.match.predict import check_subjects, duckdb_inputs, reached_alone
 
 
 def comparison_counts(
@@ -20,8 +19,8 @@ def comparison_counts(
     """Per blocking rule: its marginal and cumulative pair counts (estimated from a `sample`
     share of records on each side when below 1)."""
     check_subjects(subjects_norm)
-    rules = rules_sql(model.settings().create_settings_dict("duckdb"))
-    con, db_api, tables = duckdb_inputs(subjects_norm, home, rules)
+    reached = reached_alone(subjects_norm, home, model.settings().create_settings_dict("duckdb"))
+    con, db_api, tables = duckdb_inputs(subjects_norm, home, reached)
     try:
         frames = [
             db_api.register(tables[LEFT], dataset_display_name=LEFT, table_name=LEFT + "_in"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 from splink.backends.duckdb import DuckDBAPI
 
@@ -17,13 +18,12 @@ from taxgate.errors import TaxgateError
 from taxgate.match import model
 from taxgate.match.linking import LEFT, RIGHT, SUBJECT_KEYS, linker_for, model_columns_sql
 from taxgate.match.master import TF_COLUMNS, master_path, scratch
-from taxgate.match.reachable import reachable_sql, rules_sql
+from taxgate.match.reachable import reach_sql, rules_sql
 from taxgate.match.train import load_model, model_sha256
 
-__all__ = ["Backend", "candidates", "model_sha256"]
+__all__ = ["Backend", "Reach", "candidates", "model_sha256"]
 
 Backend = Literal["duckdb", "spark"]
-MASTER_ADDRESSES = "master_addresses"
 
 SCHEMA = pa.schema(
     [
@@ -58,12 +58,74 @@ def check_subjects(subjects_norm: pa.Table) -> None:
         )
 
 
+def require_master(home: Path) -> None:
+    if not master_path(home).is_file():
+        raise TaxgateError(
+            "no master index in this home",
+            "Load the filings first: taxgate master load FILINGS --home DIR.",
+            file=master_path(home),
+        )
+
+
+class Reach:
+    """The master addresses each chunk of one batch can meet (`taxgate.match.reachable`),
+    found once for the whole batch: chunk `i` is subjects `i * chunk_subjects` onwards.
+
+    It holds the master open read-only until closed, so no load can swap the master's tables
+    (and their rowids) between the chunks it names. Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        subjects_norm: pa.Table,
+        home: Path,
+        chunk_subjects: int,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """`settings`: the Splink settings whose rules decide the reach (the home's frozen
+        model's when None)."""
+        check_subjects(subjects_norm)
+        require_master(home)
+        self.con = scratch()
+        self.rules = rules_sql(settings or load_model(home))
+        self.con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+        if self.rules is None:
+            return
+        parts = pa.array(np.arange(subjects_norm.num_rows) // chunk_subjects, pa.int32())
+        self.con.register(
+            "reach_subjects",
+            subjects_norm.select(list(model.MODEL_COLUMNS)).append_column("part", parts),
+        )
+        self.con.execute("CREATE TABLE reach_left AS SELECT * FROM reach_subjects")
+        self.con.unregister("reach_subjects")
+        reach = reach_sql("reach_left", "master.taxpayer_addresses", self.rules)
+        self.con.execute(f"CREATE TABLE reach AS {reach}")
+        self.con.execute("DROP TABLE reach_left")
+
+    def chunk(self, index: int) -> pa.Array | None:
+        """Rowids of `master.taxpayer_addresses` chunk `index` can meet, ascending; None when
+        the rules cannot say (every address)."""
+        if self.rules is None:
+            return None
+        sql = "SELECT rid FROM reach WHERE part = ? ORDER BY rid"
+        return self.con.execute(sql, [index]).to_arrow_table().column(0).combine_chunks()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Reach:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def duckdb_inputs(
-    subjects_norm: pa.Table, home: Path, rules: list[str] | None
+    subjects_norm: pa.Table, home: Path, reached: pa.Array | None
 ) -> tuple[Any, Any, Any]:
-    """A scratch DuckDB holding the subjects, the master's addresses that `rules` reach from
-    them (`taxgate.match.reachable`; all of them when `rules` is None) and the TF tables, the
-    inputs both prediction and the blocking analysis (`taxgate.match.blocking`) read."""
+    """A scratch DuckDB holding the subjects, the master's addresses at rowids `reached` (from
+    a `Reach`; all of them when None) and the TF tables, the inputs both prediction and the
+    blocking analysis (`taxgate.match.blocking`) read."""
     con = scratch()
     con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
     subjects = subjects_norm.select(list(dict.fromkeys((*SUBJECT_KEYS, *model.MODEL_COLUMNS))))
@@ -72,20 +134,28 @@ def duckdb_inputs(
         f"CREATE TABLE {LEFT} AS SELECT {model_columns_sql('CAST(row AS VARCHAR)')} "
         "FROM subjects_arrow"
     )
-    # A view, not a copy: at 20M people a copy of taxpayer_addresses held 15 GB in memory.
-    con.execute(
-        f"CREATE VIEW {MASTER_ADDRESSES} AS SELECT {model_columns_sql('address_id')} "
-        "FROM master.taxpayer_addresses"
-    )
-    if rules is None:
-        con.execute(f"CREATE VIEW {RIGHT} AS SELECT * FROM {MASTER_ADDRESSES}")
+    addresses = f"SELECT {model_columns_sql('address_id')} FROM master.taxpayer_addresses"
+    if reached is None:
+        # A view, not a copy: at 20M people a copy of taxpayer_addresses held 15 GB in memory.
+        con.execute(f"CREATE VIEW {RIGHT} AS {addresses}")
     else:
-        reached = reachable_sql(LEFT, MASTER_ADDRESSES, model.UNIQUE_ID, rules)
-        con.execute(f"CREATE TABLE {RIGHT} AS {reached}")
+        con.register("reached_rowids", pa.table({"rid": reached}))
+        con.execute(
+            f"CREATE TABLE {RIGHT} AS {addresses} WHERE rowid IN (SELECT rid FROM reached_rowids)"
+        )
+        con.unregister("reached_rowids")
     for column in TF_COLUMNS:
         con.execute(f"CREATE TABLE tf_{column} AS SELECT * FROM master.tf_{column}")
     db_api = DuckDBAPI(con)
     return con, db_api, {name: name for name in (LEFT, RIGHT, *[f"tf_{c}" for c in TF_COLUMNS])}
+
+
+def reached_alone(
+    subjects_norm: pa.Table, home: Path, settings: dict[str, Any] | None = None
+) -> pa.Array | None:
+    """The addresses `subjects_norm` can meet, as one chunk of its own (see `Reach`)."""
+    with Reach(subjects_norm, home, max(1, subjects_norm.num_rows), settings) as reach:
+        return reach.chunk(0)
 
 
 def shape(pairs: pa.Table, subjects_norm: pa.Table) -> pa.Table:
@@ -240,24 +310,23 @@ def candidates(
     home: Path,
     backend: Backend = "duckdb",
     spark_master: str | None = None,
+    reach: tuple[Reach, int] | None = None,
 ) -> pa.Table:
     """One row per (subject row, taxpayer address) pair blocking produced, scored.
 
     `subjects_norm` is `normalise(subjects, "subjects")`, with `row` and `subject_id`;
-    `spark_master` names the Spark master for the Spark backend (TAXGATE_SPARK_MASTER if None).
+    `spark_master` names the Spark master for the Spark backend (TAXGATE_SPARK_MASTER if None);
+    `reach` is the batch's `Reach` and the index of the chunk `subjects_norm` is (DuckDB only;
+    found for these subjects alone when None).
     """
     check_subjects(subjects_norm)
     settings = load_model(home)
-    if not master_path(home).is_file():
-        raise TaxgateError(
-            "no master index in this home",
-            "Load the filings first: taxgate master load FILINGS --home DIR.",
-            file=master_path(home),
-        )
+    require_master(home)
     if subjects_norm.num_rows == 0:
         return SCHEMA.empty_table()
     if backend == "duckdb":
-        con, db_api, tables = duckdb_inputs(subjects_norm, home, rules_sql(settings))
+        reached = reach[0].chunk(reach[1]) if reach else reached_alone(subjects_norm, home)
+        con, db_api, tables = duckdb_inputs(subjects_norm, home, reached)
         try:
             predicted = linker_for(db_api, tables, settings).inference.predict()
             # Shaped where Splink left them: no round trip of every column through Arrow.
