@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from taxgate.ledger.batch_lock import batch_lock
 from taxgate.ledger.disclosed import claimed_taxpayers, refuse_redisclosure, window_start
 from taxgate.ledger.gate_history import SqlGateHistory
 from taxgate.ledger.log import make_checkpoint
-from taxgate.match.master import connect
+from taxgate.match.master import connect, spill_dir
 from taxgate.match.predict import SCHEMA, Backend, Reach, candidates
 from taxgate.match.train import model_sha256
 from taxgate.normalize.records import normalise
@@ -316,31 +317,83 @@ def _decide(
         decided = pa.array(done.column("row").to_pylist(), pa.int64())
         subjects = subjects.filter(pc.invert(pc.is_in(subjects.column("row"), value_set=decided)))
     model = model_sha256(home)
-    parts: list[pa.Table] = [done]
+    spool = _DecisionSpool(done)
     seconds["match"] = seconds["decide"] = 0.0
     with _timed(seconds, "reach", announce):
         reach = _batch_reach(subjects, home, engine[0], chunk_subjects)
-    with reach or nullcontext():
-        for start in range(0, subjects.num_rows, chunk_subjects):
-            chunk = subjects.slice(start, chunk_subjects)
-            with _timed(seconds, "match chunk", announce):
-                at = (reach, start // chunk_subjects) if reach else None
-                pairs = candidates(chunk, home, *engine, reach=at)
-            with _timed(seconds, "decide chunk", announce):
+    with reach or nullcontext(), spool:
+        if announce:
+            announce("match and decide")
+        chunks = _matched_chunks(subjects, home, engine, chunk_subjects, reach)
+        for chunk, pairs, matching in chunks:
+            seconds["match"] = round(seconds["match"] + matching, 2)
+            with _timed(seconds, "decide chunk", None):
                 part = decide(pairs, chunk, policy, model)
+                del pairs
                 claimed = claimed_taxpayers(ledger, matched_taxpayers(part), since)
                 part = withhold_redisclosures(part, claimed)
                 recorder.record_decisions(ledger, batch_id, part, secret, receipt_time(clock))
-                parts.append(part)
+                spool.write(part)
             crash_point("decisions-chunk-recorded")
-            seconds["match"] = round(seconds["match"] + seconds.pop("match chunk"), 2)
             seconds["decide"] = round(seconds["decide"] + seconds.pop("decide chunk"), 2)
             if progress:
-                progress(start + chunk.num_rows, subjects.num_rows)
-            del pairs
-    if done.num_rows == 0 and subjects.num_rows == 0:
-        return decide(SCHEMA.empty_table(), subjects, policy, model)
-    return pa.concat_tables(parts).sort_by("row")
+                progress(spool.rows - done.num_rows, subjects.num_rows)
+        if done.num_rows == 0 and subjects.num_rows == 0:
+            return decide(SCHEMA.empty_table(), subjects, policy, model)
+        return spool.read().sort_by("row")
+
+
+def _matched_chunks(
+    subjects: pa.Table,
+    home: Path,
+    engine: tuple[Backend, str | None],
+    chunk_subjects: int,
+    reach: Reach | None,
+) -> Iterator[tuple[pa.Table, pa.Table, float]]:
+    """Each chunk of `subjects`, its candidate pairs and the seconds matching it took.
+
+    One chunk at a time. Matching the next chunk in a thread while this one was decided was
+    tried: on two cores it was slower, not faster, since DuckDB already keeps both cores busy
+    while it matches (bench/README.md).
+    """
+    for start in range(0, subjects.num_rows, chunk_subjects):
+        began = time.perf_counter()
+        chunk = subjects.slice(start, chunk_subjects)
+        at = (reach, start // chunk_subjects) if reach else None
+        yield chunk, candidates(chunk, home, *engine, reach=at), time.perf_counter() - began
+
+
+class _DecisionSpool:
+    """The batch's decisions, chunk by chunk, in a Parquet file of this process's spill folder
+    rather than in memory: a 1.28M-subject batch's decisions are gigabytes, held beside every
+    later chunk's pairs. `read` gives them back, after the ones the ledger already held."""
+
+    def __init__(self, done: pa.Table) -> None:
+        self.done = done
+        self.rows = done.num_rows
+        self.path = spill_dir() / f"decisions-{uuid.uuid4().hex}.parquet"
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, part: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, part.schema)
+        self.writer.write_table(part)
+        self.rows += part.num_rows
+
+    def read(self) -> pa.Table:
+        if self.writer is None:
+            return self.done
+        self.writer.close()
+        self.writer = None
+        return pa.concat_tables([self.done, pq.read_table(self.path).cast(self.done.schema)])
+
+    def __enter__(self) -> _DecisionSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _batch_reach(

@@ -193,7 +193,9 @@ def _shaped(con: Any, pairs: str, subjects: str, names: set[str]) -> pa.Table:
         FROM {pairs} p JOIN {subjects} s ON s.row = CAST(p.unique_id_l AS BIGINT)
         ORDER BY s.row, p.match_weight DESC, address_id
     """).to_arrow_table()
-    return table.cast(SCHEMA)
+    # One chunk, as decide takes it (taxgate.decide.contract): combined here, where DuckDB's
+    # batches are dropped at once, not beside the whole table for all of the decision.
+    return table.combine_chunks().cast(SCHEMA)
 
 
 def _per_pair(pairs: pa.Table, home: Path, keys: list[str], sql: str) -> pa.Array:
