@@ -86,11 +86,17 @@ class Reach:
         model's when None)."""
         check_subjects(subjects_norm)
         require_master(home)
-        self.con = scratch()
         self.rules = rules_sql(settings or load_model(home))
-        self.con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
-        if self.rules is None:
-            return
+        self.con = scratch()
+        try:
+            self.con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+            if self.rules is not None:
+                self._find(subjects_norm, chunk_subjects, self.rules)
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _find(self, subjects_norm: pa.Table, chunk_subjects: int, rules: list[str]) -> None:
         parts = pa.array(np.arange(subjects_norm.num_rows) // chunk_subjects, pa.int32())
         self.con.register(
             "reach_subjects",
@@ -98,7 +104,7 @@ class Reach:
         )
         self.con.execute("CREATE TABLE reach_left AS SELECT * FROM reach_subjects")
         self.con.unregister("reach_subjects")
-        reach = reach_sql("reach_left", "master.taxpayer_addresses", self.rules)
+        reach = reach_sql("reach_left", "master.taxpayer_addresses", rules)
         self.con.execute(f"CREATE TABLE reach AS {reach}")
         self.con.execute("DROP TABLE reach_left")
 
