@@ -207,7 +207,10 @@ def test_leftovers_of_a_killed_load_are_discarded(
     with duckdb.connect(str(master_path(home))) as con:  # what a SIGKILL mid-load leaves
         con.execute("CREATE TABLE filings_staging AS SELECT * FROM filings_norm")
         con.execute("CREATE TABLE taxpayer_addresses_next AS SELECT * FROM taxpayer_addresses")
+    (home / ".staging-killed").mkdir()
+    (home / ".staging-killed" / "000000.parquet").write_bytes(b"normalised filings")
     summary = load_filings([two_years[1]], home)
+    assert not list(home.glob(".staging-*"))
     assert (summary.filings, summary.taxpayers, summary.addresses) == (4, 2, 3)
     assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
                             "tf_family", "master_version"}  # fmt: skip

@@ -58,6 +58,7 @@ DERIVED = ("taxpayer_addresses", "last_known", "tf_given", "tf_family")
 VERSION_TABLE = "master_version"
 NEXT = "_next"
 STAGING = "filings_staging"
+STAGING_FOLDER = ".staging-"  # in the home: a load's normalised chunks, as Parquet
 # Slices are ranges of the first two hex digits of address_id, so at most 16 * 16.
 MAX_PASSES = 256
 
@@ -277,6 +278,12 @@ def rebuild_derived(
         progress(steps, steps)
 
 
+def _drop_staging_folders(home: Path) -> None:
+    """Normalised chunks a killed load left in the home (its `finally` never ran)."""
+    for folder in Path(home).glob(f"{STAGING_FOLDER}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
     """Tables a load that did not finish (refused, failed, killed) may have left behind."""
     for name in (STAGING, *(f"{d}{NEXT}" for d in DERIVED)):
@@ -302,7 +309,7 @@ def _stage(
     """
     total = sum(s.rows for s in sources)
     done = staged = 0
-    folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=home))
+    folder = Path(tempfile.mkdtemp(prefix=STAGING_FOLDER, dir=home))
     try:
         files: list[str] = []
         for source in sources:
@@ -431,6 +438,7 @@ def load_filings(
         present = loaded_years(con)
         _refuse_loaded_years(sources, present)
         _drop_leftovers(con)
+        _drop_staging_folders(home)  # the master's write lock is ours: no other load uses them
         try:
             try:
                 done = _stage(con, sources, reject_file, max_reject_share, progress, home)
