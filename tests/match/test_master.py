@@ -195,6 +195,28 @@ def test_derived_tables_built_in_slices_equal_those_built_whole(
     assert tins == sorted(tins) and len(tins) == 40
 
 
+def test_chunks_normalised_by_worker_processes_load_as_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four row groups, normalised by two spawned processes: the same master, row for row
+    and in order, as one process makes; an empty chunk and set-aside rows among them."""
+    table = pq.read_table(many_filings(tmp_path))
+    bad = table.slice(0, 20).set_column(0, table.schema.field(0), pa.array(["12"] * 20))
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.concat_tables([table.slice(0, 30), bad, table.slice(30)]), path,
+                   row_group_size=20)  # fmt: skip
+    assert pq.ParquetFile(path).num_row_groups == 5
+    monkeypatch.setenv("TAXGATE_LOAD_WORKERS", "1")
+    one = load_filings([path], tmp_path / "one")
+    monkeypatch.setenv("TAXGATE_LOAD_WORKERS", "2")
+    seen: list[tuple[int, int]] = []
+    two = load_filings([path], tmp_path / "two", lambda done, total: seen.append((done, total)))
+    assert (two.rows, two.rejected) == (one.rows, one.rejected) == (80, 20)
+    assert seen[-1] == (100, 100) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    for sql in ("SELECT * FROM filings_norm", *DERIVED_QUERIES):
+        assert query(tmp_path / "two", sql) == query(tmp_path / "one", sql), sql
+
+
 def tables(home: Path) -> set[str]:
     return {r[0] for r in query(home, "SELECT table_name FROM information_schema.tables")}
 
@@ -427,9 +449,46 @@ def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
         # Ben's record says NOEL; the request's name is the one Ana filed under.
         {"tin": BEN, "given_r": "NOEL", "family_r": "BAPTISTE", "zip5_r": "78701",
          "given_l": given, "family_l": "BAPTISTE"},
+        # No name asked: Ben filed as Jean-Pierre too, and Ana filed under that name here.
         {"tin": BEN, "given_r": "NOEL", "family_r": "BAPTISTE", "zip5_r": "78701"},
+        # Asked elsewhere: nobody else filed under either name in that ZIP.
+        {"tin": BEN, "given_r": "NOEL", "family_r": "BAPTISTE", "zip5_r": "10001"},
     ])  # fmt: skip
-    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1, 1, 0]
+    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1, 1, 1, 0]
+
+
+def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(tmp_path: Path) -> None:
+    """Cal filed as 'Daniel Smith', then as 'D Smith' (the record's spelling: the latest of two
+    filed once each); another Daniel Smith filed in the ZIP. The request names Daniel, with a
+    stray space in the surname, so neither the record's name nor the request's has a namesake
+    as written: the count must see the name Cal filed under (5M people, seed 9, S-064214)."""
+    from taxgate.match.predict import with_namesakes
+
+    cal, dan, eve = "323456789", "423456789", "523456789"
+    home = loaded(tmp_path, [
+        filing(cal, 2022, date(2023, 4, 1), "14 Martin Ave", given_name="Daniel",
+               family_name="Smith"),
+        filing(cal, 2023, date(2024, 4, 1), "14 Martin Ave", given_name="D",
+               family_name="Smith"),
+        filing(dan, 2023, date(2024, 4, 1), "23 8th Ave", given_name="Daniel",
+               family_name="Smith"),
+        # Filed under the request's spelling and under one of Cal's: counted once.
+        filing(eve, 2022, date(2023, 4, 1), "5 Oak St", given_name="Daniel",
+               family_name="Smi th"),
+        filing(eve, 2023, date(2024, 4, 1), "5 Oak St", given_name="D",
+               family_name="Smith"),
+    ])  # fmt: skip
+    assert query(home, f"SELECT given FROM taxpayer_addresses WHERE tin = '{cal}'") == [("D",)]
+    asked = {"tin": cal, "given_r": "D", "family_r": "SMITH", "zip5_r": "78701"}
+    pairs = pairs_of([
+        asked | {"given_l": "DANIEL", "family_l": "SMI TH"},  # Dan and Eve
+        asked,  # no name asked: Dan (Daniel Smith) and Eve (D Smith)
+        {"tin": dan, "given_r": "DANIEL", "family_r": "SMITH", "zip5_r": "78701",
+         "given_l": "DANIEL", "family_l": "SMITH"},  # Cal
+        {"tin": eve, "given_r": "D", "family_r": "SMITH", "zip5_r": "78701",
+         "given_l": "DANIEL", "family_l": "SMI TH"},  # Cal (D Smith); the request is Eve's name
+    ])  # fmt: skip
+    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [2, 2, 1, 1]
 
 
 def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path) -> None:

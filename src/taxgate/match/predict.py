@@ -225,30 +225,51 @@ def _per_pair(pairs: pa.Table, home: Path, keys: list[str], sql: str) -> pa.Arra
 
 
 def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
-    """`namesakes_r`: how many other taxpayers filed from the record's ZIP under its given and
-    family name or under the request's, in any year, counted in the whole master, not only
-    among the candidates.
+    """`namesakes_r`: how many other taxpayers filed from the record's ZIP under any name the
+    record's taxpayer filed under (in any year, at any address) or under the request's name,
+    counted in the whole master, not only among the candidates.
 
     Blocking brings a subject's namesakes only when the request meets them by an address or a
     birth date: a namesake elsewhere in the ZIP is never a candidate, and the decision must still
-    know it is there. The request's name counts as well as the record's: a record whose filing
-    was mistyped ("EONZALEZ LOPEZ") has no namesake under its own spelling, while the requested
-    "GONZALEZ LOPEZ" may have several. Every filing counts, not only the spelling an address
-    record carries: a namesake whose latest return there was mistyped ("NOEL" for
-    "JEAN-PIERRE") filed under the name before.
+    know it is there. Every name the taxpayer filed counts, not only the spelling its address
+    record carries: a record reading "D SMITH" (its latest return, an initial) belongs to a
+    taxpayer who filed as "DANIEL SMITH" the year before, beside another DANIEL SMITH of the
+    ZIP (a wrongful confirmation at 5M people, seed 9). The request's name counts too: a
+    record whose filing was mistyped ("EONZALEZ LOPEZ") has no namesake under its own
+    spelling, while the requested "GONZALEZ LOPEZ" may have several. And every filing of a
+    namesake counts: one whose latest return there was mistyped ("NOEL" for "JEAN-PIERRE")
+    filed under the name before.
     """
     if pairs.num_rows == 0:
         return pairs
-    keys = ["tin", "zip5_r", "given_r", "family_r", "given_l", "family_l"]
-    # Counted per name, never per pair: the taxpayers filed under the record's name, plus those
-    # under the request's name when it differs, less those filed under both, less the pair's own
-    # taxpayer if it is one of them. A join per pair, or a distinct count per pair of names,
-    # multiplied a common name's pairs by its filers ("MICHAEL SMITH", 1,569 records in one ZIP
-    # of the 20M world): 133 s for 128,000 subjects, against 8 s (bench/README.md).
+    keys = ["tin", "zip5_r", "given_l", "family_l"]
+    # Counted by sizes of names, never by a join per pair: a join per pair multiplied a common
+    # name's pairs by its filers ("MICHAEL SMITH", 1,569 records in one ZIP of the 20M world;
+    # 133 s for 128,000 subjects against 8 s, bench/README.md). Per (taxpayer, ZIP), the
+    # others under its own names: the size of the name when it filed under one, the distinct
+    # filers when under several (few do). Per (taxpayer, ZIP, request's name) when the
+    # request's name is none of the taxpayer's: the filers under it, less those also under
+    # one of the taxpayer's names (found per distinct pair of names, not per pair).
     counts = _per_pair(pairs, home, keys, """
-        WITH names AS (
-            SELECT zip5_r AS zip5, given_r AS given, family_r AS family FROM keyed
-            UNION SELECT zip5_r, given_l, family_l FROM keyed
+        WITH places AS (SELECT DISTINCT tin, zip5_r AS zip5 FROM keyed WHERE tin IS NOT NULL),
+        spelled AS (
+            SELECT DISTINCT f.tin, f.given, f.family
+            FROM (SELECT DISTINCT tin FROM places) p JOIN master.filings_norm f ON f.tin = p.tin
+            WHERE f.given IS NOT NULL AND f.family IS NOT NULL
+        ),
+        spellings AS (SELECT tin, count(*) AS names FROM spelled GROUP BY tin),
+        own_names AS (
+            SELECT p.tin, p.zip5, s.given, s.family FROM places p JOIN spelled s ON s.tin = p.tin
+        ),
+        requested AS (
+            SELECT DISTINCT k.tin, k.zip5_r AS zip5, k.given_l AS given, k.family_l AS family
+            FROM keyed k LEFT JOIN spelled s
+              ON s.tin = k.tin AND s.given = k.given_l AND s.family = k.family_l
+            WHERE s.tin IS NULL AND k.given_l IS NOT NULL AND k.family_l IS NOT NULL
+        ),
+        names AS (
+            SELECT zip5, given, family FROM own_names
+            UNION SELECT zip5, given, family FROM requested
         ),
         name_tins AS (
             SELECT DISTINCT n.zip5, n.given, n.family, t.tin
@@ -256,37 +277,55 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
               ON t.zip5 = n.zip5 AND t.given = n.given AND t.family = n.family
         ),
         sizes AS (SELECT zip5, given, family, count(*) AS filers FROM name_tins GROUP BY ALL),
-        combos AS (
-            SELECT DISTINCT zip5_r, given_r, family_r, given_l, family_l FROM keyed
-            WHERE given_r IS DISTINCT FROM given_l OR family_r IS DISTINCT FROM family_l
+        one_name AS (
+            SELECT o.tin, o.zip5,
+                coalesce(z.filers, 0) - CASE WHEN own.tin IS NULL THEN 0 ELSE 1 END AS others
+            FROM own_names o JOIN spellings c ON c.tin = o.tin AND c.names = 1
+            LEFT JOIN sizes z ON z.zip5 = o.zip5 AND z.given = o.given AND z.family = o.family
+            LEFT JOIN name_tins own ON own.zip5 = o.zip5 AND own.given = o.given
+             AND own.family = o.family AND own.tin = o.tin
         ),
-        both_names AS (
-            SELECT c.zip5_r, c.given_r, c.family_r, c.given_l, c.family_l, count(*) AS filers
-            FROM combos c
-            JOIN name_tins a ON a.zip5 = c.zip5_r AND a.given = c.given_r AND a.family = c.family_r
-            JOIN name_tins b ON b.zip5 = c.zip5_r AND b.given = c.given_l AND b.family = c.family_l
-             AND b.tin = a.tin
+        several_names AS (
+            SELECT o.tin, o.zip5, count(DISTINCT nt.tin) FILTER (WHERE nt.tin <> o.tin) AS others
+            FROM own_names o JOIN spellings c ON c.tin = o.tin AND c.names > 1
+            LEFT JOIN name_tins nt
+              ON nt.zip5 = o.zip5 AND nt.given = o.given AND nt.family = o.family
             GROUP BY ALL
         ),
-        own AS (
-            SELECT DISTINCT k.i
-            FROM keyed k JOIN name_tins nt ON nt.tin = k.tin AND nt.zip5 = k.zip5_r
-            WHERE (nt.given = k.given_r AND nt.family = k.family_r)
-               OR (nt.given = k.given_l AND nt.family = k.family_l)
+        own_side AS (SELECT * FROM one_name UNION ALL SELECT * FROM several_names),
+        combos AS (
+            SELECT DISTINCT r.zip5, s.given AS own_given, s.family AS own_family,
+                r.given, r.family
+            FROM requested r JOIN spelled s ON s.tin = r.tin
+        ),
+        overlap AS (
+            SELECT c.*, a.tin AS other
+            FROM combos c
+            JOIN name_tins a
+              ON a.zip5 = c.zip5 AND a.given = c.own_given AND a.family = c.own_family
+            JOIN name_tins b ON b.zip5 = c.zip5 AND b.given = c.given AND b.family = c.family
+             AND b.tin = a.tin
+        ),
+        shared AS (
+            SELECT r.tin, r.zip5, r.given, r.family, count(DISTINCT v.other) AS filers
+            FROM requested r JOIN spelled s ON s.tin = r.tin
+            JOIN overlap v ON v.zip5 = r.zip5 AND v.own_given = s.given
+             AND v.own_family = s.family AND v.given = r.given AND v.family = r.family
+            GROUP BY ALL
+        ),
+        request_side AS (
+            SELECT r.tin, r.zip5, r.given, r.family,
+                coalesce(z.filers, 0) - coalesce(b.filers, 0) AS others
+            FROM requested r
+            LEFT JOIN sizes z ON z.zip5 = r.zip5 AND z.given = r.given AND z.family = r.family
+            LEFT JOIN shared b ON b.tin = r.tin AND b.zip5 = r.zip5 AND b.given = r.given
+             AND b.family = r.family
         )
-        SELECT CAST(
-            coalesce(r.filers, 0)
-            + CASE WHEN k.given_l IS NOT DISTINCT FROM k.given_r
-                        AND k.family_l IS NOT DISTINCT FROM k.family_r THEN 0
-                   ELSE coalesce(l.filers, 0) - coalesce(b.filers, 0) END
-            - CASE WHEN o.i IS NULL THEN 0 ELSE 1 END AS INTEGER)
+        SELECT CAST(coalesce(o.others, 0) + coalesce(q.others, 0) AS INTEGER)
         FROM keyed k
-        LEFT JOIN sizes r ON r.zip5 = k.zip5_r AND r.given = k.given_r AND r.family = k.family_r
-        LEFT JOIN sizes l ON l.zip5 = k.zip5_r AND l.given = k.given_l AND l.family = k.family_l
-        LEFT JOIN both_names b
-          ON b.zip5_r = k.zip5_r AND b.given_r = k.given_r AND b.family_r = k.family_r
-         AND b.given_l = k.given_l AND b.family_l = k.family_l
-        LEFT JOIN own o ON o.i = k.i
+        LEFT JOIN own_side o ON o.tin = k.tin AND o.zip5 = k.zip5_r
+        LEFT JOIN request_side q ON q.tin = k.tin AND q.zip5 = k.zip5_r
+         AND q.given = k.given_l AND q.family = k.family_l
         ORDER BY k.i
     """)  # fmt: skip
     index = pairs.schema.get_field_index("namesakes_r")
