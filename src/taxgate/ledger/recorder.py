@@ -10,12 +10,12 @@ with the disclosing agency's secret) instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from taxgate.decide.outcomes import DECISION_SCHEMA
 from taxgate.formats.manifest import RequestManifest
@@ -24,27 +24,17 @@ from taxgate.gate.verdicts import BatchVerdict
 from taxgate.ledger import projection as p
 from taxgate.ledger import schema as t
 from taxgate.ledger.accounting import utc
+from taxgate.ledger.bulk import insert_rows
 from taxgate.ledger.events import Event, EventKind, append_events
 from taxgate.ledger.gate_history import remember_in
 from taxgate.ledger.projection import keyed
 
-INSERT_CHUNK = 5_000  # rows per executemany: bounded memory, few round trips
 RAW_FIELDS_EXCLUDED = ("row",)
 
 
 def _event(spec: p.RowSpec, row: Mapping, secret: bytes) -> Event:
     """The event accounting for `row` of `spec.table`: every field, as the audit re-derives it."""
     return Event(spec.kind, spec.key(row), row.get("batch_id"), p.body_of(spec, row, secret))
-
-
-def _chunks(rows: Sequence[dict]) -> Iterator[Sequence[dict]]:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        yield rows[start : start + INSERT_CHUNK]
-
-
-def _insert(conn: Connection, table: t.Table, rows: Sequence[dict]) -> None:
-    for chunk in _chunks(rows):
-        conn.execute(insert(table), list(chunk))
 
 
 @dataclass(frozen=True)
@@ -121,8 +111,8 @@ def record_gate(
         conn.execute(insert(t.batches).values(**batch))
         received = ReceivedBatch(manifest.batch_id, manifest_sha256, received_at.date())
         remember_in(conn, received, person_keys, received_at.date(), now)
-        _insert(conn, t.subjects, subject_rows)
-        _insert(conn, t.subject_data, data_rows)
+        insert_rows(conn, t.subjects, subject_rows)
+        insert_rows(conn, t.subject_data, data_rows)
         append_events(conn, events, now)
 
 
@@ -212,7 +202,7 @@ def record_decisions(
         ]
         if not rows:
             return 0
-        _insert(conn, t.decisions, rows)
+        insert_rows(conn, t.decisions, rows)
         append_events(conn, [_event(p.DECISIONS, r, secret) for r in rows], now)
         conn.execute(
             update(t.batches).where(t.batches.c.batch_id == batch_id).values(status="decided")
@@ -282,8 +272,8 @@ def record_release(
         recorded = select(t.responses.c.batch_id).where(t.responses.c.batch_id == batch_id)
         if conn.execute(recorded).first():
             return 0
-        _insert(conn, t.reviews, review_rows)
-        _insert(conn, t.disclosures, disclosed)
+        insert_rows(conn, t.reviews, review_rows)
+        insert_rows(conn, t.disclosures, disclosed)
         conn.execute(insert(t.responses).values(**response))
         conn.execute(
             update(t.batches)
