@@ -46,6 +46,20 @@ class Settings(BaseSettings):
         "machines, this machine's address on the cluster's network.",
     )
 
+    spark_executor_memory: str | None = Field(
+        default=None,
+        description="Memory of each Spark executor (spark.executor.memory, e.g. 8g); Spark's "
+        "own default (1g) when unset. On a standalone cluster each worker must offer at "
+        "least this much.",
+    )
+    spark_shuffle_partitions: int = Field(
+        default=2,
+        gt=0,
+        description="spark.sql.shuffle.partitions: 2 suits a chunk on one machine; on a "
+        "cluster, a few per executor core, so that no partition of the pairs outgrows an "
+        "executor.",
+    )
+
     spark_checkpoint_dir: str | None = Field(
         default=None,
         description="Where Spark checkpoints (Splink breaks lineage by checkpoint): a path "
@@ -61,6 +75,12 @@ class Settings(BaseSettings):
         "home; HOME/master-parquet when unset.",
     )
 
+    load_workers: int | None = Field(
+        default=None,
+        gt=0,
+        description="Processes that normalise a master load's chunks side by side; one per "
+        "CPU when unset. A file of one chunk is normalised in the loading process itself.",
+    )
     master_rebuild_rows: int = Field(
         default=4_000_000,
         gt=0,

@@ -17,11 +17,16 @@ Every load also writes the right-hand side and the term frequencies as partition
 from __future__ import annotations
 
 import atexit
+import multiprocessing
+import os
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -290,6 +295,37 @@ def _drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+def _normalise_to(raw: pa.Table, path: Path, out: str) -> None:
+    """One chunk normalised and written to `out`: the work a load's worker processes share."""
+    pq.write_table(_with_filed_address(raw, normalise_filings(raw), path), out)
+
+
+class _Inline(Executor):
+    """Runs each call at once in this process: a file of one chunk, or one worker."""
+
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller by result(), as a pool would
+            done.set_exception(exc)
+        return done
+
+
+@contextmanager
+def _normalisers(sources: list[FilingsSource]) -> Iterator[tuple[Executor, int]]:
+    """Processes to normalise chunks in: the normaliser is Python per distinct name and
+    street, so one process keeps one core busy (at 20M people, 6 of a load's 15 minutes).
+    Spawned, not forked: the loading process holds DuckDB's threads and locks."""
+    workers = get_settings().load_workers or os.cpu_count() or 1
+    if workers == 1 or sum(s.chunk_count for s in sources) <= 1:
+        yield _Inline(), 1
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield pool, workers
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     sources: list[FilingsSource],
@@ -302,32 +338,47 @@ def _stage(
     `rejects`. Returns the rows staged.
 
     Each normalised chunk is written to a Parquet file of its own (in a private folder of the
-    home, removed after), and the staging table is filled from all of them in one statement:
-    an insert per chunk into the master file cost more than normalising (at 20M people, 46%
-    of the first phase's samples against 19%; bench/README.md). Readers never see the staging
-    table, so the load stays all or nothing (see `_swap_in`).
+    home, removed after), by a pool of processes (`_normalisers`; this one reads the files and
+    sets rows aside meanwhile), and the staging table is filled from all of them in one
+    statement: an insert per chunk into the master file cost more than normalising (at 20M
+    people, 46% of the first phase's samples against 19%; bench/README.md). Readers never see
+    the staging table, so the load stays all or nothing (see `_swap_in`).
     """
     total = sum(s.rows for s in sources)
     done = staged = 0
     folder = Path(tempfile.mkdtemp(prefix=STAGING_FOLDER, dir=home))
     try:
         files: list[str] = []
-        for source in sources:
-            read = set_aside = 0
-            for part in source.chunks():
-                rejects.add(part)
-                raw = part.good
-                if raw.num_rows:
-                    chunk = _with_filed_address(raw, normalise_filings(raw), source.path)
-                    files.append(str(folder / f"{len(files):06d}.parquet"))
-                    pq.write_table(chunk, files[-1])
-                read += raw.num_rows + part.rejected_rows
-                set_aside += part.rejected_rows
-                staged += raw.num_rows
-                if progress:
-                    progress(done + read, total)
-            done += read
-            _refuse_mostly_rejected(source.path, read, set_aside, max_share, rejects)
+        with _normalisers(sources) as (pool, workers):
+            pending: deque[tuple[Future | None, int]] = deque()
+
+            def settle(keep: int) -> None:
+                nonlocal done
+                while len(pending) > keep:
+                    future, rows = pending.popleft()
+                    if future is not None:
+                        future.result()  # a worker's error is raised here, as it was raised
+                    done += rows
+                    if progress:
+                        progress(done, total)
+
+            for source in sources:
+                read = set_aside = 0
+                for part in source.chunks():
+                    rejects.add(part)
+                    raw = part.good
+                    job = None
+                    if raw.num_rows:
+                        files.append(str(folder / f"{len(files):06d}.parquet"))
+                        job = pool.submit(_normalise_to, raw, source.path, files[-1])
+                    rows = raw.num_rows + part.rejected_rows
+                    pending.append((job, rows))
+                    read += rows
+                    set_aside += part.rejected_rows
+                    staged += raw.num_rows
+                    settle(2 * workers)  # a bounded queue: chunks in memory stay few
+                _refuse_mostly_rejected(source.path, read, set_aside, max_share, rejects)
+            settle(0)
         if files:
             con.execute(
                 f"CREATE TABLE {STAGING} AS SELECT *, {_address_id_sql()} AS address_id "

@@ -73,6 +73,13 @@ class FilingsSource:
             return self._table.num_rows
         return self._parquet.metadata.num_rows
 
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks `chunks` yields."""
+        if self._table is not None:
+            return -(-self._table.num_rows // TEXT_CHUNK_ROWS)
+        return self._parquet.num_row_groups
+
     def tax_years(self) -> set[int]:
         """The tax years the file's readable rows name (one column only, for Parquet)."""
         if self._table is not None:
