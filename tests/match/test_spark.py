@@ -19,7 +19,8 @@ from taxgate.match.export import ADDRESSES, export_dir
 from taxgate.match.linking import RIGHT
 from taxgate.match.master import TF_COLUMNS, VERSION_TABLE, current_export, master_path
 from taxgate.match.predict import candidates
-from tests.match.spark_cluster import WORKERS, listening, on_loopback, standalone_cluster
+from taxgate.match.standalone import WORKERS, standalone_cluster
+from tests.match.spark_cluster import listening, on_loopback
 
 SPARK_SUBJECTS = 60  # a slice: Spark's start-up, not the data, dominates the time
 WEIGHT_TOLERANCE = 1e-9  # the engines sum logarithms in different orders

@@ -86,17 +86,19 @@ def spark_session(master: str | None = None) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         active.stop()  # getOrCreate would hand back a session on another master
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName("taxgate-match")
         .config("spark.jars", similarity_jar_location())
         .config("spark.driver.host", driver)
         .config("spark.driver.bindAddress", driver)
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    if settings.spark_executor_memory:
+        builder = builder.config("spark.executor.memory", settings.spark_executor_memory)
+    return builder.getOrCreate()
 
 
 def _subjects(subjects_norm: pa.Table) -> pa.Table:
