@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -10,7 +10,7 @@ from taxgate.ledger import schema as t
 from taxgate.ledger.bulk import CHUNK_ROWS, insert_rows
 from taxgate.ledger.database import open_ledger
 
-AT = datetime(2026, 12, 2, 10, 30, 15, 123456, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 2, 10, 30, 15, 123456, tzinfo=UTC)
 
 
 def batch(batch_id: str) -> dict:
