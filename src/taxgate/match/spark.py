@@ -143,15 +143,20 @@ def spark_pairs(
     master = master or get_settings().spark_master
     parquet = current_export(home)  # a missing or stale export is refused before Spark starts
     try:
-        spark = spark_session(master)
+        # A session of its own for each chunk, on the one context: Splink registers its tables
+        # under fixed names, which the previous chunk's session still holds.
+        spark = spark_session(master).newSession()
         shared = get_settings().spark_checkpoint_dir
         with tempfile.TemporaryDirectory(prefix="taxgate-spark-") as local:
             # Splink breaks lineage by checkpoint; on several machines it must be a shared path.
             spark.sparkContext.setCheckpointDir(shared or local)
-            db_api = SparkAPI(spark_session=spark)
-            tables = spark_inputs(spark, subjects_norm, parquet)
-            linker = linker_for(db_api, tables, spark_settings(frozen))
-            return linker.inference.predict().as_pyarrow_table()
+            try:
+                db_api = SparkAPI(spark_session=spark)
+                tables = spark_inputs(spark, subjects_norm, parquet)
+                linker = linker_for(db_api, tables, spark_settings(frozen))
+                return linker.inference.predict().as_pyarrow_table()
+            finally:
+                spark.catalog.clearCache()  # what Splink cached for this chunk
     except (Py4JError, PySparkException, ConnectionError) as exc:
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise TaxgateError(
