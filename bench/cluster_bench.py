@@ -12,6 +12,13 @@ the driver's JVM among them; for Spark also the cluster's master, workers and ex
 sampled every second from /proc. The two decisions tables are compared: every column exact
 but the floating ones, those within a relative 1e-9 (the engines add logarithms in different
 orders). Results go to bench/results/cluster-<people>-<subjects>.json.
+
+With `--match-only N`, only matching is timed, in this process: the first N subject rows of the
+batch, normalised (the gate not applied), matched once by DuckDB and once on the cluster
+(`taxgate.match.predict.candidates`, the call `taxgate process` makes per chunk), the pairs
+compared as the equivalence test compares them. One chunk against masters of several sizes
+gives the scaling curve without a whole batch on two cores. Results go to
+bench/results/cluster-match-<people>-<N>.json.
 """
 
 from __future__ import annotations
@@ -33,7 +40,11 @@ import pyarrow.parquet as pq
 
 from accuracy_bench import RESULTS
 from scoring import TAXGATE
+from taxgate.formats.manifest import RequestManifest
+from taxgate.formats.tables import read_table
+from taxgate.match.predict import candidates
 from taxgate.match.standalone import standalone_cluster
+from taxgate.normalize.records import normalise
 
 MIB = 1024 * 1024
 SAMPLE_SECONDS = 1.0
@@ -137,6 +148,57 @@ def same_decisions(duck: pa.Table, spark: pa.Table) -> tuple[bool, str]:
     return True, f"{duck.num_rows} decisions equal"
 
 
+def same_pairs(duck: pa.Table, spark: pa.Table) -> tuple[bool, str]:
+    """As tests/match/test_spark.py: exact columns equal, floating ones within tolerance."""
+    exact = [n for n in duck.schema.names if not pa.types.is_floating(duck.schema.field(n).type)]
+    if not spark.select(exact).equals(duck.select(exact)):
+        return False, "pairs differ"
+    floats = duck.select([n for n in duck.schema.names if n not in exact])
+    return same_decisions(floats, spark.select(floats.schema.names))[0], f"{duck.num_rows} pairs"
+
+
+def match_only(args: argparse.Namespace, result: dict[str, object]) -> None:
+    """One chunk of `args.match_only` subjects matched by DuckDB, then on the cluster."""
+    manifest_path = args.world / "batch" / "manifest.json"
+    manifest = RequestManifest.load(manifest_path)
+    raw = read_table(manifest_path.parent / manifest.subjects_file, "subjects")
+    subjects = normalise(raw.slice(0, args.match_only), "subjects")
+    result["subjects"] = subjects.num_rows
+    timed: dict[str, pa.Table] = {}
+    for engine in ("duckdb", "spark"):
+        started = time.perf_counter()
+        if engine == "duckdb":
+            with PeakMemory([os.getpid()]) as peak:
+                timed[engine] = candidates(subjects, args.home)
+        else:
+            cluster_dir = args.work / "cluster"
+            shutil.rmtree(cluster_dir, ignore_errors=True)
+            cluster_dir.mkdir(parents=True)
+            os.environ["TAXGATE_SPARK_EXECUTOR_MEMORY"] = args.executor_memory
+            os.environ["TAXGATE_SPARK_SHUFFLE_PARTITIONS"] = str(args.shuffle_partitions)
+            with standalone_cluster(cluster_dir, args.workers, args.cores, args.worker_memory) as (
+                url,
+                pids,
+            ):
+                started = time.perf_counter()  # the cluster's start-up is not matching
+                with PeakMemory([os.getpid(), *pids]) as peak:
+                    timed[engine] = candidates(subjects, args.home, "spark", url)
+                from pyspark.sql import SparkSession
+
+                session = SparkSession.getActiveSession()
+                if session is not None:
+                    session.stop()
+        result[engine] = {
+            "seconds": round(time.perf_counter() - started, 1),
+            "peak MiB": round(peak.peak / MIB),
+            "pairs": timed[engine].num_rows,
+        }
+        print(f"{engine}: {result[engine]}", flush=True)
+    equal, why = same_pairs(timed["duckdb"], timed["spark"])
+    result["pairs equal"], result["comparison"] = equal, why
+    print(f"pairs: {why}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, required=True)
@@ -149,6 +211,7 @@ def main() -> None:
     parser.add_argument("--shuffle-partitions", type=int, default=16)
     parser.add_argument("--chunk", type=int, default=20_000, help="subjects per chunk")
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--match-only", type=int, help="one chunk of N subjects, matching only")
     args = parser.parse_args()
     print("command:", shlex.join(["python", *sys.argv]), flush=True)
     world_info = json.loads((args.world / "world.json").read_text())
@@ -160,6 +223,13 @@ def main() -> None:
         "executor memory": args.executor_memory, "chunk": args.chunk,
     }  # fmt: skip
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.match_only:
+        match_only(args, result)
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"cluster-match-{people}-{args.match_only}.json"
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        return
     outs = {}
     for engine in ("spark", *(() if args.skip_duckdb else ("duckdb",))):
         home = args.work / f"home-{engine}"
