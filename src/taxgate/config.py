@@ -60,6 +60,14 @@ class Settings(BaseSettings):
         "executor.",
     )
 
+    spark_python: str | None = Field(
+        default=None,
+        description="The Python the Spark executors run taxgate's Jaro-Winkler in "
+        "(spark.pyspark.python), with pandas, pyarrow and rapidfuzz installed; this "
+        "interpreter when unset, which suits one machine. On a cluster of several machines, "
+        "the path of such a Python on every worker.",
+    )
+
     spark_checkpoint_dir: str | None = Field(
         default=None,
         description="Where Spark checkpoints (Splink breaks lineage by checkpoint): a path "
