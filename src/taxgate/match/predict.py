@@ -198,24 +198,9 @@ def _shaped(con: Any, pairs: str, subjects: str, names: set[str]) -> pa.Table:
                p.match_weight, p.match_probability, {gammas}, {bfs}, {values},
                CAST(0 AS INTEGER) AS namesakes_r, false AS given_filed_r
         FROM {pairs} p JOIN {subjects} s ON s.row = CAST(p.unique_id_l AS BIGINT)
+        ORDER BY s.row, p.match_weight DESC, address_id
     """).to_arrow_table()
-    # Sorted by the three keys alone, then taken in that order: DuckDB's ORDER BY over the
-    # whole row carried every wide column through the sort (8 of a chunk's 12 s of shaping
-    # at 20M people). The keys order the pairs totally: one pair per (row, address).
-    keys = pa.table(
-        {
-            "row": table.column("row"),
-            "weight": table.column("match_weight"),
-            "address_id": table.column("address_id"),
-            "i": pa.array(np.arange(table.num_rows, dtype=np.int64)),
-        }
-    )
-    con.register("shaped_keys", keys)
-    order = con.execute(
-        "SELECT i FROM shaped_keys ORDER BY row, weight DESC, address_id"
-    ).to_arrow_table()
-    con.unregister("shaped_keys")
-    return table.take(order.column(0))
+    return table
 
 
 def _one_chunk(shaped: pa.Table) -> pa.Table:
