@@ -126,8 +126,20 @@ def process(world: Path, home: Path, out: Path, extra: list[str], env: dict[str,
     return {"seconds": round(time.perf_counter() - started, 1), "peak MiB": round(peak.peak / MIB)}
 
 
+def _close(a: object, b: object) -> bool:
+    """Equal, floats within WEIGHT_TOLERANCE, through JSON's lists and objects."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=WEIGHT_TOLERANCE)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
 def same_decisions(duck: pa.Table, spark: pa.Table) -> tuple[bool, str]:
-    """Every column equal, the floating ones within WEIGHT_TOLERANCE; else what differs."""
+    """Every column equal, the floating ones within WEIGHT_TOLERANCE, the explanation's JSON
+    too (it quotes the weights); else what differs."""
     if duck.schema != spark.schema or duck.num_rows != spark.num_rows:
         return False, f"schemas or row counts differ ({duck.num_rows} against {spark.num_rows})"
     for name in duck.schema.names:
@@ -142,6 +154,10 @@ def same_decisions(duck: pa.Table, spark: pa.Table) -> tuple[bool, str]:
             )
             if not close:
                 return False, f"column {name} differs beyond {WEIGHT_TOLERANCE}"
+        elif name == "explanation":
+            wrong = sum(not _close(json.loads(x), json.loads(y)) for x, y in zip(a, b, strict=True))
+            if wrong:
+                return False, f"column {name} differs beyond {WEIGHT_TOLERANCE} in {wrong} rows"
         elif a != b:
             wrong = sum(x != y for x, y in zip(a, b, strict=True))
             return False, f"column {name} differs in {wrong} rows"
