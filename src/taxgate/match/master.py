@@ -315,7 +315,8 @@ class _Inline(Executor):
 @contextmanager
 def _normalisers(sources: list[FilingsSource]) -> Iterator[tuple[Executor, int]]:
     """Processes to normalise chunks in: the normaliser is Python per distinct name and
-    street, so one process keeps one core busy (at 20M people, 6 of a load's 15 minutes).
+    street, so one process keeps one core busy (at 20M people the chunks' phase, reading and
+    normalising, took 6 of a load's 15 minutes).
     Spawned, not forked: the loading process holds DuckDB's threads and locks."""
     workers = get_settings().load_workers or os.cpu_count() or 1
     if workers == 1 or sum(s.chunk_count for s in sources) <= 1:
