@@ -4,8 +4,9 @@ SQLAlchemy's executemany builds and processes a parameter dictionary per row: on
 subjects against 1M people that handling took about a third of the recording's profile
 samples, more than the database's executemany itself (bench/README.md, round four). Here
 each column's own bind processor (a DateTime as SQLite stores it, say) is applied once per
-value and the tuples go to the driver's executemany: the stored values are those `insert(table)` would store (tests/ledger/test_bulk.py). Columns left out of the
-rows are left to their defaults, as `insert(table)` leaves them.
+value and the tuples go to the driver's executemany: the stored values are those
+`insert(table)` would store (tests/ledger/test_bulk.py). Columns left out of the rows are left
+to their defaults, as `insert(table)` leaves them.
 """
 
 from __future__ import annotations
