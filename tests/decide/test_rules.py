@@ -313,6 +313,37 @@ def test_namesake_in_the_same_zip_needs_a_distinguishing_field(policy) -> None:
         assert (only(pairs, policy)["outcome"] == "CONFIRMED") is confirmed
 
 
+@pytest.mark.parametrize(
+    "keyed",
+    [
+        {"zip5": "78711"},  # the namesake's filing: ZIP mistyped, city as filed
+        {"street_name": "CHESTNTU PL", "zip5": "78711"},  # street and ZIP both mistyped
+        {"city": "AUSTN"},  # city mistyped, ZIP as filed
+    ],
+)
+def test_a_namesake_at_the_address_is_one_whatever_its_filing_mistyped(policy, keyed) -> None:
+    # Seed 53 at 1M people: "MICHAEL SMITH" filed at the subject's street and city in ZIP 60640
+    # for 60647, no birth date on either, and the subject was confirmed.
+    home = {"street_name": "CHESTNUT PL", "dob": None}
+    subject, namesake = person(**home), person(**{**home, **keyed})
+    levels = {c: 0 for c in ("zip5", "city") if c in keyed}
+    if "street_name" in keyed:
+        levels["street_name"] = 1  # the model's fuzzy level: the rules read it as written
+    best = pair(subject, person(**home), weight=STRONG, tin=A)
+    assert only([best], policy)["outcome"] == "CONFIRMED"
+    other = pair(subject, namesake, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, **levels)
+    decision = only([best, other], policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert reasons(decision) == {"RELATIVE_NOT_DISTINGUISHED"}
+    # A birth date on the subject's filing alone tells them apart, as at one address.
+    born = {**home, "dob": date(1980, 5, 1)}
+    told = [
+        pair(person(**born), person(**born), weight=STRONG, tin=A),
+        pair(person(**born), namesake, weight=STRONG - CLEAR_GAP, tin=B, address_id=2, **levels),
+    ]
+    assert only(told, policy)["outcome"] == "CONFIRMED"
+
+
 def test_every_housemate_must_be_told_apart_not_only_the_runner_up(policy) -> None:
     subject = person(given="JOSE")
     cousin = person(given="JOSE")  # same name and dob at the address, ranked third

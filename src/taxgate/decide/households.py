@@ -1,18 +1,18 @@
 """Relatives and namesakes look alike to the model: a field must tell them apart to confirm.
 
-A second taxpayer at the best one's matched address, or with its family name in its ZIP code,
-must be told apart by a field that agrees with the best taxpayer only: date of birth (exact),
-suffix (equal), or the full given name (exact, the same canonical tokens, or the same name
-tokens in another order). The best taxpayer must agree on the field; the other must not agree
-on any of its records (an empty value does not agree) and, for names, must not be compatible
-either (one name's tokens within the other's, e.g. the same name plus a middle name) nor have
-filed under the subject's given name anywhere (`given_filed_r`). Under
-the policy's `relatives_level = "close"`, a close agreement of the best (a typo'd or
-nicknamed given name, a birth date one edit off) also tells apart an other that disagrees
-outright (the model's else level; a missing value is not a disagreement). A taxpayer whose
-given name agrees more closely than the best's is never told apart: it is the likelier
-subject. Every such taxpayer is checked, not only the runner-up: a third relative in the
-house is as confusable as the second.
+A second taxpayer at the best one's matched address (as filed, or by corroborating the requested
+address as the best's record does: either filing may carry a keying error), or with its family
+name in its ZIP code, must be told apart by a field that agrees with the best taxpayer only:
+date of birth (exact), suffix (equal), or the full given name (exact, the same canonical tokens,
+or the same name tokens in another order). The best taxpayer must agree on the field; the other
+must not agree on any of its records (an empty value does not agree) and, for names, must not be
+compatible either (one name's tokens within the other's, e.g. the same name plus a middle name)
+nor have filed under the subject's given name anywhere (`given_filed_r`). Under the policy's
+`relatives_level = "close"`, a close agreement of the best (a typo'd or nicknamed given name, a
+birth date one edit off) also tells apart an other that disagrees outright (the model's else
+level; a missing value is not a disagreement). A taxpayer whose given name agrees more closely
+than the best's is never told apart: it is the likelier subject. Every such taxpayer is checked,
+not only the runner-up: a third relative in the house is as confusable as the second.
 """
 
 from __future__ import annotations
@@ -71,15 +71,19 @@ class Sharing:
             values = table.column(column)
             return equal(values, values.take(pa.array(anchor, pa.int64())))
 
-        # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
-        same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
-        same_address = same("house_number_r") & same("street_name_r") & same_zip
         # The best's family name, or the subject's as the requester wrote it: the best's filing
         # may carry a typo its namesake's does not ("KILLIAMS" for "WILLIAMS").
         requested_family = equal(table.column("family_r"), table.column("family_l"))
-        same_family = (
-            same("family_r") | requested_family | evidence.written.family_typo
-        ) & same_zip
+        family = same("family_r") | requested_family | evidence.written.family_typo
+        # The best's ZIP, or the one the requester wrote: either filing may carry a mistyped ZIP.
+        same_zip = same("zip5_r") | equal(table.column("zip5_r"), table.column("zip5_l"))
+        # At the best's address as filed, or at the requested address by the standard that
+        # corroborates the best's: a typo in either filing's street or ZIP must not hide a
+        # housemate ("9600 ICHESTNUT PL" and "9600 CHESTNUT PL" in a mistyped ZIP are one house).
+        same_address = (same("house_number_r") & same("street_name_r") & same_zip) | (
+            evidence.corroborated & evidence.corroborated[anchor]
+        )
+        same_family = family & same_zip
         shares = any_per(taxpayers.of_pair, other & (same_address | same_family), taxpayers.count)
         return cls(anchor=anchor, other=other, same_address=same_address, shares=shares)
 
