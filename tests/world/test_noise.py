@@ -12,14 +12,18 @@ from taxgate.world.cases import BY_NAME, INVALID
 from taxgate.world.names import normalize_name
 from taxgate.world.noise import (
     NOISE_LEVELS,
+    NameIndex,
     NoiseSettings,
     char_edit,
     directional,
     draw_errors,
     initial,
+    name_readings,
     spacing,
+    world_zip_index,
     zip_typo,
 )
+from taxgate.world.people import name_zip_key
 from taxgate.world.proportions import FILING_NOISE_SHARE, NOISE_KIND_WEIGHTS, REQUEST_NOISE_SHARE
 
 ROW = {
@@ -210,3 +214,63 @@ def test_noise_never_makes_a_request_read_as_another_filer(world, clean_world) -
             others = by_name_zip.get(key(noisy), set()) - {truth["tin"]}
             assert not others, (truth["case"], noisy, clean)
     assert checked
+
+
+# ---------------------------------------------------------------- who a noised name reads as
+
+HOUSE_ZIP = "78201"
+
+
+def _name_index(filers: list[tuple[str, str]]) -> NameIndex:
+    """A NameIndex of filers (given, family) in HOUSE_ZIP; every word is a vocabulary name."""
+    words = sorted(
+        {w for g, f in filers for w in f"{g} {f}".split()} | {"PAOLA", "FRANCIA", "PEREZ"}
+    )
+    vocab = {w: i for i, w in enumerate(words)}
+
+    def ids(text: str) -> tuple[int, int]:
+        parts = [vocab[w] for w in text.split()]
+        return parts[0], parts[1] if len(parts) > 1 else -1
+
+    columns = np.array([[*ids(g), *ids(f)] for g, f in filers]).T
+    zips = np.full(len(filers), world_zip_index(HOUSE_ZIP))
+    return NameIndex(
+        np.sort(name_zip_key(*columns, zips)),
+        np.zeros(0, np.uint64),
+        vocab,
+        np.sort(name_readings(*columns, zips)),
+    )
+
+
+def _row(given: str, family: str) -> dict:
+    return {**ROW, "given_name": given, "family_name": family, "zip": HOUSE_ZIP}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "misleads"),
+    [
+        # Seed 53: "PAOLA" replaced by her twin's name; the twin filed the surnames in the
+        # other order.
+        (("PAOLA", "JIMENEZ TORRES"), ("CARMEN", "JIMENEZ TORRES"), True),
+        # The request's "JUAN LOZANO" is within a housemate's "JUAN LUIS LOZANO HURTADO".
+        (("ALFONSO", "LOZANO"), ("JUAN", "LOZANO"), True),
+        # A filer's whole name within the row's: "CARMEN TORRES" filed, "CARMEN TORRES
+        # JIMENEZ" requested.
+        (("PAOLA", "TORRES JIMENEZ"), ("ELENA", "TORRES JIMENEZ"), True),
+        # Another given name nobody there files under misleads nobody.
+        (("PAOLA", "JIMENEZ TORRES"), ("FRANCIA", "JIMENEZ TORRES"), False),
+        # One surname in common is not a reading of another's name.
+        (("PAOLA", "JIMENEZ TORRES"), ("CARMEN", "JIMENEZ PEREZ"), False),
+    ],
+)
+def test_noise_must_not_make_a_name_read_as_another_filers(before, after, misleads) -> None:
+    index = _name_index(
+        [
+            ("PAOLA", "TORRES JIMENEZ"),
+            ("CARMEN", "TORRES JIMENEZ"),
+            ("JUAN LUIS", "LOZANO HURTADO"),
+            ("ALFONSO", "LOZANO MARTINEZ"),
+            ("ELENA", "TORRES"),
+        ]
+    )
+    assert index.misleads(_row(*before), _row(*after)) is misleads

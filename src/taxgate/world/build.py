@@ -151,6 +151,7 @@ def build_world(
     tins = TinCounters()
     keys: list[np.ndarray] = []
     initials: list[np.ndarray] = []
+    readings: list[np.ndarray] = []
     filings = 0
     noised_filings = 0
     filing_kinds: Counter[str] = Counter()
@@ -176,6 +177,7 @@ def build_world(
             filing_kinds.update(chunk.noise_kinds)
             keys.append(chunk.name_zip_keys)
             initials.append(chunk.initial_zip_keys)
+            readings.append(chunk.name_reading_keys)
             select_in_chunk(
                 plan,
                 chunk_no,
@@ -194,7 +196,9 @@ def build_world(
     sorted_initials = np.sort(np.concatenate(initials)) if initials else np.zeros(0, np.uint64)
     del initials
     strangers = draw_absent(pools, seed, plan.strangers_needed(), ABSENT_LOCALE_MIX, reference)
-    index = NameIndex(sorted_keys, sorted_initials, pools.norm_vocab)
+    sorted_readings = np.sort(np.concatenate(readings)) if readings else np.zeros(0, np.uint64)
+    del readings
+    index = NameIndex(sorted_keys, sorted_initials, pools.norm_vocab, sorted_readings)
     built = build_rows(
         plan, strangers, sorted_keys, batch_date, config.tax_years, seed,
         RequestNoise(noise, index, pools),

@@ -253,16 +253,56 @@ def draw_errors(
 # ---------------------------------------------------------------- who a name could be taken for
 
 
+def _given_readings(a: int, b: int) -> list[tuple[int, int]]:
+    """A given name as written, or one of two given names alone ("JUAN" for "JUAN LUIS")."""
+    return [(a, b), (a, -1), (b, -1)] if b >= 0 else [(a, b)]
+
+
+def _family_readings(a: int, b: int) -> list[tuple[int, int]]:
+    """Family names as written, in the other order, or one of two alone: how a reader (and
+    taxgate's rules) takes "TORRES JIMENEZ" for "JIMENEZ TORRES" or "LOZANO" for "LOZANO
+    HURTADO"."""
+    return [(a, b), (b, a), (a, -1), (b, -1)] if b >= 0 else [(a, b)]
+
+
+def name_readings(
+    g_a: np.ndarray, g_b: np.ndarray, f_a: np.ndarray, f_b: np.ndarray, zip_idx: np.ndarray
+) -> np.ndarray:
+    """Keys of every reading of each filer's name in its ZIP (`_given_readings` x
+    `_family_readings`), vectorised: what a request's name must not come to read as."""
+    g_a, g_b, f_a, f_b = (np.asarray(c, np.int64) for c in (g_a, g_b, f_a, f_b))
+    none = np.full(len(g_a), -1, np.int64)
+    two_given, two_family = g_b >= 0, f_b >= 0
+    every = np.ones(len(g_a), bool)
+    givens = [(g_a, g_b, every), (g_a, none, two_given), (g_b, none, two_given)]
+    families = [
+        (f_a, f_b, every),
+        (f_b, f_a, two_family),
+        (f_a, none, two_family),
+        (f_b, none, two_family),
+    ]
+    out = [
+        name_zip_key(ga[m], gb[m], fa[m], fb[m], np.asarray(zip_idx)[m])
+        for ga, gb, given_kept in givens
+        for fa, fb, family_kept in families
+        for m in [given_kept & family_kept]
+    ]
+    return np.concatenate(out) if out else np.zeros(0, np.uint64)
+
+
 @dataclass
 class NameIndex:
-    """Sorted 64-bit keys of every (normalised name, ZIP) and (initial, family, ZIP) filed from:
-    an error must not make a row read as another filer's name in its ZIP (the truth, which
-    uses the clean names, would call the disclosure wrongful), nor an initial that another
-    filer of the family in that ZIP shares."""
+    """Sorted 64-bit keys of every (normalised name, ZIP) and (initial, family, ZIP) filed from,
+    and of every reading of those names (`name_readings`): an error must not make a row read
+    as another filer's name in its ZIP (the truth, which uses the clean names, would call the
+    disclosure wrongful), nor an initial that another filer of the family in that ZIP shares.
+    A reading counts both ways: the row's name within a filer's ("JUAN LOZANO" within "JUAN
+    LUIS LOZANO HURTADO") and a filer's within the row's, family names in either order."""
 
     exact: np.ndarray
     initials: np.ndarray
     norm_vocab: dict[str, int]
+    readings: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
 
     @staticmethod
     def _count(keys: np.ndarray, key: int) -> int:
@@ -284,14 +324,24 @@ class NameIndex:
         return out
 
     def keys(self, fields: Fields) -> set[int]:
+        return self._read(fields)[0]
+
+    def _read(self, fields: Fields) -> tuple[set[int], set[int], set[int]]:
+        """(keys of the name as written, of it with its family names in either order, of every
+        other reading of it) in its ZIP."""
         zip_idx = world_zip_index(fields.get("zip"))
         if zip_idx is None:
-            return set()
-        out = set()
+            return set(), set(), set()
+        written, whole, parts = set(), set(), set()
         for g in self._parses(fields.get("given_name")):
             for f in self._parses(fields.get("family_name")):
-                out.add(name_zip_key_one(*g, *f, zip_idx))
-        return out
+                written.add(name_zip_key_one(*g, *f, zip_idx))
+                for given in _given_readings(*g):
+                    for family in _family_readings(*f):
+                        key = name_zip_key_one(*given, *family, zip_idx)
+                        full = given == g and sorted(family) == sorted(f)
+                        (whole if full else parts).add(key)
+        return written, whole, parts
 
     def initial_count(self, fields: Fields) -> int:
         zip_idx = world_zip_index(fields.get("zip"))
@@ -308,9 +358,15 @@ class NameIndex:
         """True if the errors make the row read as a filer it did not read as before."""
         if all(before.get(k) == after.get(k) for k in ("given_name", "family_name", "zip")):
             return False  # only the street or city changed: no name reads differently
-        had = self.keys(before)
-        now = self.keys(after)
-        if any(self._count(self.exact, k) for k in now - had):
+        had_written, had_whole, had_parts = self._read(before)
+        had = had_written | had_whole | had_parts
+        now_written, now_whole, now_parts = self._read(after)
+        if any(self._count(self.exact, k) for k in now_written - had):
+            return True
+        # The row's whole name within a filer's, or a part of it that is a filer's whole name.
+        if any(self._count(self.readings, k) for k in now_whole - had):
+            return True
+        if any(self._count(self.exact, k) for k in now_parts - had):
             return True
         given = _normalized(after.get("given_name"))
         if len(given) == 1 and len(_normalized(before.get("given_name"))) > 1:

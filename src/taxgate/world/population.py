@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 
 from taxgate.formats.tables import arrow_schema
 from taxgate.world.names import LOCALES, MALE, NamePools, has_nickname
-from taxgate.world.noise import NameIndex, NoiseSettings, Replacement, initial_keys, noise_filings
+from taxgate.world.noise import (
+    NameIndex,
+    NoiseSettings,
+    Replacement,
+    initial_keys,
+    name_readings,
+    noise_filings,
+)
 from taxgate.world.people import FiledAddress, PersonRecord, name_zip_key
 from taxgate.world.places import (
     AddressArrays,
@@ -166,6 +173,7 @@ class Chunk:
     filed_on: np.ndarray  # per filing row: days since epoch
     filings: pa.Table
     name_zip_keys: np.ndarray  # one per distinct (person, ZIP) filed from
+    name_reading_keys: np.ndarray  # every reading of those names (noise.name_readings)
     initial_zip_keys: np.ndarray  # the same, of (initial of the given name, family names, ZIP)
     noise_kinds: Counter[str]  # keying errors in this chunk's returns, by kind
     noised_filings: int  # filing rows that carry keying errors
@@ -461,15 +469,15 @@ def make_chunk(
     def nid(col: np.ndarray) -> np.ndarray:
         return np.where(col[kp] >= 0, norm[np.maximum(col[kp], 0)], -1)
 
-    keys = name_zip_key(
-        nid(names.given_a), nid(names.given_b), nid(names.fam_a), nid(names.fam_b), kz
-    )
+    name_ids = nid(names.given_a), nid(names.given_b), nid(names.fam_a), nid(names.fam_b)
+    keys = name_zip_key(*name_ids, kz)
+    readings = name_readings(*name_ids, kz)
     initials = pools.initial_array()[np.maximum(nid(names.given_a), 0)]
     ikeys = initial_keys(initials, nid(names.fam_a), nid(names.fam_b), kz)
     noised = np.zeros(0, np.int64)
     labels: list[list[str]] = []
     if noise is not None and noise.filing_share > 0:
-        index = NameIndex(np.sort(keys), np.sort(ikeys), pools.norm_vocab)
+        index = NameIndex(np.sort(keys), np.sort(ikeys), pools.norm_vocab, np.sort(readings))
         filings, noised, labels = noise_filings(
             filings, np.random.default_rng([seed, chunk_no, 8]), noise,
             _replacements(pools, locale, sex, person), index,
@@ -485,7 +493,8 @@ def make_chunk(
         dob_on_file=dob_on_file, tin=tin, household=household, household_size=sizes, role=role,
         twin=twin, jr_sr=jr_sr, namesake=namesake, cluster=cluster_person, addresses=addresses,
         units=units, filing_person=person, filing_year=year, filing_slot=slot, filed_on=filed_on,
-        filings=filings, name_zip_keys=keys, initial_zip_keys=ikeys, noised_filings=len(noised),
+        filings=filings, name_zip_keys=keys, name_reading_keys=readings, initial_zip_keys=ikeys,
+        noised_filings=len(noised),
         noise_kinds=Counter(label.split(":")[0] for row in labels for label in row),
         tax_years=tax_years,
     )  # fmt: skip
