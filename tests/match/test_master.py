@@ -7,6 +7,7 @@ import csv
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -144,6 +145,22 @@ def test_an_address_record_carries_the_spelling_filed_most_often(tmp_path: Path)
     assert sorted(names) == [(ANA, "ANNA", 2022, 2023), (BEN, "ROBERT", 2021, 2023)]
 
 
+def test_name_tables_hold_every_name_each_taxpayer_filed(
+    two_years: tuple[Path, Path], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    load_filings([two_years[0]], home)
+    load_filings([two_years[1]], home)  # appended: the tables are built over both years
+    filed = "FROM filings_norm WHERE given IS NOT NULL"
+    assert query(home, "SELECT * FROM taxpayer_names") == query(
+        home, f"SELECT DISTINCT tin, given, family {filed} ORDER BY ALL"
+    )
+    assert query(home, "SELECT * FROM name_filers ORDER BY ALL") == query(
+        home, f"SELECT DISTINCT zip5, given, family, tin {filed} ORDER BY ALL"
+    )
+    assert len(query(home, "SELECT * FROM taxpayer_names")) == 2
+
+
 def test_term_frequency_tables_for_names(two_years: tuple[Path, Path], tmp_path: Path) -> None:
     home = tmp_path / "home"
     load_filings(list(two_years), home)
@@ -174,6 +191,8 @@ DERIVED_QUERIES = (
     "SELECT * FROM last_known",
     "SELECT * FROM tf_given",
     "SELECT * FROM tf_family",
+    "SELECT * FROM taxpayer_names",
+    "SELECT * FROM name_filers ORDER BY ALL",
 )
 
 
@@ -186,7 +205,7 @@ def test_derived_tables_built_in_slices_equal_those_built_whole(
     monkeypatch.setenv("TAXGATE_MASTER_REBUILD_ROWS", "7")
     steps: list[tuple[int, int]] = []
     load_filings([filings], sliced, rebuilding=lambda step, total: steps.append((step, total)))
-    assert steps[-1] == (25, 25)  # 80 filings / 7 per slice = 12 slices, twice, plus the sort
+    assert steps[-1] == (37, 37)  # 80 filings / 7 per slice = 12 slices, thrice, plus the sort
     for sql in DERIVED_QUERIES:
         assert query(sliced, sql) == query(whole, sql), sql
     rows = query(whole, "SELECT address_id, tin FROM taxpayer_addresses")
@@ -234,8 +253,7 @@ def test_leftovers_of_a_killed_load_are_discarded(
     summary = load_filings([two_years[1]], home)
     assert not list(home.glob(".staging-*"))
     assert (summary.filings, summary.taxpayers, summary.addresses) == (4, 2, 3)
-    assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
-                            "tf_family", "master_version"}  # fmt: skip
+    assert tables(home) == {"filings_norm", *master.DERIVED, "master_version"}
 
 
 def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
@@ -255,8 +273,7 @@ def test_a_load_that_fails_before_its_swap_leaves_the_master_as_it_was(
         load_filings([two_years[1]], home)
     assert query(home, "SELECT count(*) FROM filings_norm") == [(2,)]
     assert [query(home, sql) for sql in DERIVED_QUERIES] == before
-    assert tables(home) == {"filings_norm", "taxpayer_addresses", "last_known", "tf_given",
-                            "tf_family", "master_version"}  # fmt: skip
+    assert tables(home) == {"filings_norm", *master.DERIVED, "master_version"}
 
 
 def test_scratch_databases_are_bounded_and_spill_outside_the_working_directory(
@@ -413,11 +430,21 @@ def test_a_file_with_no_rows_is_refused(tmp_path: Path) -> None:
         load_filings([csv_file(tmp_path, "empty.csv", [])], tmp_path / "home")
 
 
-def loaded(tmp_path: Path, filings: list[dict]) -> Path:
-    """A home whose master holds `filings`."""
-    home = tmp_path / "home"
-    load_filings([write(tmp_path, "f.jsonl", filings)], home)
-    return home
+@pytest.fixture(params=["name tables", "loaded before them"])
+def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[list[dict]], Path]:
+    """Makes a home whose master holds the filings given; in the second form without the name
+    tables (a master loaded before they existed), which must count alike from its filings."""
+
+    def make(filings: list[dict]) -> Path:
+        home = tmp_path / "home"
+        load_filings([write(tmp_path, "f.jsonl", filings)], home)
+        if request.param == "loaded before them":
+            with duckdb.connect(str(master_path(home))) as con:
+                con.execute("DROP TABLE taxpayer_names")
+                con.execute("DROP TABLE name_filers")
+        return home
+
+    return make
 
 
 def pairs_of(values: list[dict]) -> pa.Table:
@@ -429,12 +456,12 @@ def pairs_of(values: list[dict]) -> pa.Table:
     )
 
 
-def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
+def test_a_namesake_counts_under_any_spelling_it_filed(loaded: Callable) -> None:
     """Its latest return at its address was mistyped ("Noël" for "Jean-Pierre"); the address
     record carries the latest spelling, but it filed under the name before: still a namesake."""
     from taxgate.match.predict import with_namesakes
 
-    home = loaded(tmp_path, [
+    home = loaded([
         filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Jean-Pierre",
                family_name="Baptiste"),
         filing(BEN, 2022, date(2023, 4, 1), "9 Pine Road", given_name="Jean-Pierre",
@@ -457,7 +484,7 @@ def test_a_namesake_counts_under_any_spelling_it_filed(tmp_path: Path) -> None:
     assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1, 1, 1, 0]
 
 
-def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(tmp_path: Path) -> None:
+def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(loaded: Callable) -> None:
     """Cal filed as 'Daniel Smith', then as 'D Smith' (the record's spelling: the latest of two
     filed once each); another Daniel Smith filed in the ZIP. The request names Daniel, with a
     stray space in the surname, so neither the record's name nor the request's has a namesake
@@ -465,7 +492,7 @@ def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(tmp_path: Path
     from taxgate.match.predict import with_namesakes
 
     cal, dan, eve = "323456789", "423456789", "523456789"
-    home = loaded(tmp_path, [
+    home = loaded([
         filing(cal, 2022, date(2023, 4, 1), "14 Martin Ave", given_name="Daniel",
                family_name="Smith"),
         filing(cal, 2023, date(2024, 4, 1), "14 Martin Ave", given_name="D",
@@ -491,11 +518,11 @@ def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(tmp_path: Path
     assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [2, 2, 1, 1]
 
 
-def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(tmp_path: Path) -> None:
+def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(loaded: Callable) -> None:
     """The record carries 'DANNA' (filed last); the taxpayer filed as 'María' the year before."""
     from taxgate.match.predict import with_given_filed
 
-    home = loaded(tmp_path, [
+    home = loaded([
         filing(ANA, 2022, date(2023, 4, 1), "12 Oak St", given_name="María",
                family_name="Rodríguez"),
         filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Danna",

@@ -7,6 +7,9 @@ HOME/master.duckdb holds (docs/matching.md, section 2):
   of matching, named by a stable `address_id`.
 - `last_known`: one row per tin, the address of its latest filing; only this feeds disclosure.
 - `tf_given`, `tf_family`: term frequencies of the name columns, for the model.
+- `taxpayer_names`: every (tin, given, family) filed, and `name_filers`: every (zip5, given,
+  family, tin) filed; what the decision asks of every name a taxpayer used (namesakes in a ZIP,
+  a given name filed in another year) without scanning every filing for each chunk of a batch.
 - `master_version`: the id of the last load, the same as the Parquet export's
   (`taxgate.match.export`) when that export is current.
 
@@ -58,7 +61,14 @@ PERSON_COLUMNS = (
 FILED_ADDRESS = ("street", "unit", "city", "state", "zip")
 TF_COLUMNS = ("given", "family")
 # Tables derived from filings_norm; a load builds each as `<name>_next`, then swaps it in.
-DERIVED = ("taxpayer_addresses", "last_known", "tf_given", "tf_family")
+DERIVED = (
+    "taxpayer_addresses",
+    "last_known",
+    "tf_given",
+    "tf_family",
+    "taxpayer_names",
+    "name_filers",
+)
 # One row: the version of the master's last load, which its Parquet export must carry.
 VERSION_TABLE = "master_version"
 NEXT = "_next"
@@ -217,7 +227,8 @@ def _create_or_insert(con: duckdb.DuckDBPyConnection, table: str, first: bool, q
 def rebuild_derived(
     con: duckdb.DuckDBPyConnection, source: str = "filings_norm", progress: Progress | None = None
 ) -> None:
-    """Build taxpayer_addresses, last_known and the term-frequency tables from `source`.
+    """Build taxpayer_addresses, last_known, the name tables and the term-frequency tables from
+    `source`.
 
     They are written as `<name>_next` (see `_swap_in`). Each runs over one slice of the
     filings at a time: over 54M filings in one piece DuckDB's window operator held 21 GB.
@@ -230,7 +241,7 @@ def rebuild_derived(
     spelling = ", ".join(f"'{c}': {c}" for c in PERSON_COLUMNS)
     filed = ", ".join(f"'{c}': filed_{c}" for c in FILED_ADDRESS)
     passes = _passes(con, source)
-    steps = 2 * passes + 1
+    steps = 3 * passes + 1
     for index in range(passes):
         # Per spelling, then per address: the spelling filed most often, the latest filing's
         # among equals (filed_on, then tax_year). Aggregates, not windows: the same rows, in a
@@ -272,6 +283,19 @@ def rebuild_derived(
         """)  # fmt: skip
         if progress:
             progress(passes + index + 1, steps)
+    for index in range(passes):
+        # Distinct per taxpayer, so slices of tin never overlap; sorted by tin, the way the
+        # per-chunk lookups (taxgate.match.predict) filter them.
+        where = f"{_tin_slice(bounds, index)} AND given IS NOT NULL"
+        _create_or_insert(con, f"taxpayer_names{NEXT}", index == 0, f"""
+            SELECT DISTINCT tin, given, family FROM {source} WHERE {where} ORDER BY ALL
+        """)  # fmt: skip
+        _create_or_insert(con, f"name_filers{NEXT}", index == 0, f"""
+            SELECT DISTINCT zip5, given, family, tin FROM {source}
+            WHERE {where} AND family IS NOT NULL AND zip5 IS NOT NULL
+        """)  # fmt: skip
+        if progress:
+            progress(2 * passes + index + 1, steps)
     for column in TF_COLUMNS:
         con.execute(f"""
             CREATE TABLE tf_{column}{NEXT} AS

@@ -213,15 +213,39 @@ def _one_chunk(shaped: pa.Table) -> pa.Table:
 def _per_pair(pairs: pa.Table, home: Path, keys: list[str], sql: str) -> pa.Array:
     """The first column of `sql`, one value per pair in the pairs' order. `sql` reads `keyed`
     (the pairs' `keys` and their position `i`, numbered in Arrow before DuckDB sees them, so
-    no parallel scan can reorder them) and the attached `master`."""
+    no parallel scan can reorder them), the attached `master` and its name tables as views
+    (`NAME_TABLES`)."""
     con = scratch()
     try:
         con.execute(f"ATTACH '{master_path(home)}' AS master (READ_ONLY)")
+        _name_views(con)
         keyed = pairs.select(keys).append_column("i", pa.array(range(pairs.num_rows), pa.int64()))
         con.register("keyed", keyed)
         return con.execute(sql).to_arrow_table().column(0)
     finally:
         con.close()
+
+
+# The master's name tables (taxgate.match.master), or the same rows from its filings for a
+# master loaded before they existed: such a master still decides alike, only more slowly.
+NAME_TABLES = {
+    "taxpayer_names": "SELECT DISTINCT tin, given, family FROM master.filings_norm "
+    "WHERE given IS NOT NULL",
+    "name_filers": "SELECT DISTINCT zip5, given, family, tin FROM master.filings_norm "
+    "WHERE given IS NOT NULL AND family IS NOT NULL AND zip5 IS NOT NULL",
+}
+
+
+def _name_views(con: Any) -> None:
+    stored = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'master'"
+        ).fetchall()
+    }
+    for name, rows in NAME_TABLES.items():
+        source = f"SELECT * FROM master.{name}" if name in stored else rows
+        con.execute(f"CREATE TEMP VIEW {name} AS {source}")
 
 
 def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
@@ -254,8 +278,8 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
         WITH places AS (SELECT DISTINCT tin, zip5_r AS zip5 FROM keyed WHERE tin IS NOT NULL),
         spelled AS (
             SELECT DISTINCT f.tin, f.given, f.family
-            FROM (SELECT DISTINCT tin FROM places) p JOIN master.filings_norm f ON f.tin = p.tin
-            WHERE f.given IS NOT NULL AND f.family IS NOT NULL
+            FROM (SELECT DISTINCT tin FROM places) p JOIN taxpayer_names f ON f.tin = p.tin
+            WHERE f.family IS NOT NULL
         ),
         spellings AS (SELECT tin, count(*) AS names FROM spelled GROUP BY tin),
         own_names AS (
@@ -273,7 +297,7 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
         ),
         name_tins AS (
             SELECT DISTINCT n.zip5, n.given, n.family, t.tin
-            FROM names n JOIN master.filings_norm t
+            FROM names n JOIN name_filers t
               ON t.zip5 = n.zip5 AND t.given = n.given AND t.family = n.family
         ),
         sizes AS (SELECT zip5, given, family, count(*) AS filers FROM name_tins GROUP BY ALL),
@@ -348,7 +372,7 @@ def with_given_filed(pairs: pa.Table, home: Path) -> pa.Table:
         ),
         found AS (
             SELECT DISTINCT w.tin, w.given_l
-            FROM wanted w JOIN master.filings_norm f ON f.tin = w.tin AND f.given = w.given_l
+            FROM wanted w JOIN taxpayer_names f ON f.tin = w.tin AND f.given = w.given_l
         )
         SELECT f.tin IS NOT NULL AS given_filed
         FROM keyed k LEFT JOIN found f ON f.tin = k.tin AND f.given_l = k.given_l
