@@ -17,6 +17,7 @@ POINTS = (
     "decisions-chunk-recorded",
     "response-written",
     "release-recorded",
+    "load-chunk-normalising",  # in a load's worker process (taxgate.match.master)
 )
 
 

@@ -236,6 +236,28 @@ def test_chunks_normalised_by_worker_processes_load_as_in_one(
         assert query(tmp_path / "two", sql) == query(tmp_path / "one", sql), sql
 
 
+def test_a_worker_killed_mid_load_is_reported_and_nothing_loads(
+    two_years: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the kernel kills (out of memory) breaks the pool: the user is told what to
+    do, not "internal error", and the master stays as it was."""
+    home = tmp_path / "home"
+    load_filings([two_years[0]], home)
+    before = [query(home, sql) for sql in ("SELECT * FROM filings_norm", *DERIVED_QUERIES)]
+    table = pq.read_table(many_filings(tmp_path))
+    path = tmp_path / "groups.parquet"
+    pq.write_table(table.set_column(1, "tax_year", pa.array([2024] * 80)), path,
+                   row_group_size=20)  # fmt: skip
+    monkeypatch.setenv("TAXGATE_LOAD_WORKERS", "2")
+    monkeypatch.setenv("TAXGATE_CRASH_AT", "load-chunk-normalising")
+    with pytest.raises(TaxgateError, match="died") as raised:
+        load_filings([path], home)
+    assert "TAXGATE_LOAD_WORKERS" in raised.value.fix
+    after = [query(home, sql) for sql in ("SELECT * FROM filings_norm", *DERIVED_QUERIES)]
+    assert after == before
+    assert not list(home.glob(".staging-*"))
+
+
 def tables(home: Path) -> set[str]:
     return {r[0] for r in query(home, "SELECT table_name FROM information_schema.tables")}
 

@@ -29,6 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxgate.config import get_settings
+from taxgate.crashpoints import crash_point
 from taxgate.errors import TaxgateError
 from taxgate.home import private_home
 from taxgate.match import export
@@ -321,6 +323,7 @@ def _drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
 
 def _normalise_to(raw: pa.Table, path: Path, out: str) -> None:
     """One chunk normalised and written to `out`: the work a load's worker processes share."""
+    crash_point("load-chunk-normalising")
     pq.write_table(_with_filed_address(raw, normalise_filings(raw), path), out)
 
 
@@ -349,6 +352,20 @@ def _normalisers(sources: list[FilingsSource]) -> Iterator[tuple[Executor, int]]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield pool, workers
+
+
+def _result(future: Future) -> None:
+    """A worker's error is raised here as it was raised; a worker that died (killed by the
+    kernel when memory ran out, most often) says what to do instead of "internal error"."""
+    try:
+        future.result()
+    except BrokenProcessPool as exc:
+        raise TaxgateError(
+            "a process normalising the filings died before it finished (most often the "
+            "system ran out of memory and killed it); nothing was loaded",
+            "Run the load again with fewer worker processes (TAXGATE_LOAD_WORKERS=1 uses "
+            "none) or with more memory free.",
+        ) from exc
 
 
 def _stage(
@@ -382,7 +399,7 @@ def _stage(
                 while len(pending) > keep:
                     future, rows = pending.popleft()
                     if future is not None:
-                        future.result()  # a worker's error is raised here, as it was raised
+                        _result(future)
                     done += rows
                     if progress:
                         progress(done, total)
