@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tests.decide.pairs import person
-from tests.decide.test_rules import STRONG, A, B, only, pair, reasons
+from tests.decide.test_rules import STRONG, A, B, only, pair, reasons, with_rules
 
 CARTER = person(given="MICHAEL", family="CARTER", dob=date(1980, 12, 22))
 
@@ -135,6 +135,11 @@ def test_a_house_number_typo_corroborates_only_for_a_subject_identified_beyond_d
     policy,
 ) -> None:
     identified = person(house_number="132")  # the name and the birth date agree
+    decision = only([pair(identified, person(), weight=STRONG, tin=A)], policy)
+    # The shipped policy (2025.7) tolerates no edit: a neighbour's house is one edit away too.
+    assert decision["outcome"] == "REVIEW"
+    assert reasons(decision) == {"ADDRESS_NOT_CORROBORATED"}
+    policy = with_rules(policy, house_number_max_edits=1)
     decision = only([pair(identified, person(), weight=STRONG, tin=A)], policy)
     assert decision["outcome"] == "CONFIRMED"
     named_only = person(house_number="132", dob=None)
