@@ -344,6 +344,22 @@ def test_a_namesake_at_the_address_is_one_whatever_its_filing_mistyped(policy, k
     assert only(told, policy)["outcome"] == "CONFIRMED"
 
 
+def test_namesakes_count_at_every_record_of_the_taxpayer_at_the_address(policy) -> None:
+    # Seed 29 at 20M people: one return with a mistyped ZIP made a record of its own, and the
+    # subject was decided on it; its ZIP had no namesake, the ZIP filed twice had several.
+    subject = person(dob=None, zip5="78703")  # the requester's ZIP mistyped too: the city holds
+    filed, mistyped = person(dob=None), person(dob=None, zip5="78702")
+    pairs = [
+        pair(subject, mistyped, weight=STRONG, tin=A, address_id=2, zip5=0, namesakes=0),
+        pair(subject, filed, weight=STRONG - 1, tin=A, address_id=1, zip5=0, namesakes=2),
+    ]
+    decision = only(pairs, policy)
+    assert decision["outcome"] == "NOT_CONFIRMED"
+    assert decision["address_id"] is None and "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
+    alone = [pairs[0], pair(subject, filed, weight=STRONG - 1, tin=A, zip5=0, namesakes=0)]
+    assert only(alone, policy)["outcome"] == "CONFIRMED"
+
+
 def test_every_housemate_must_be_told_apart_not_only_the_runner_up(policy) -> None:
     subject = person(given="JOSE")
     cousin = person(given="JOSE")  # same name and dob at the address, ranked third

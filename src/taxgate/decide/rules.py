@@ -191,14 +191,24 @@ def _names(
     return named & ~contradicts, reviewable & ~contradicts, strong & ~contradicts, contradicts
 
 
-def _namesakes_known(table: pa.Table, pair: np.ndarray) -> np.ndarray:
+def _namesakes_known(
+    table: pa.Table, pair: np.ndarray, evidence: PairEvidence, taxpayers: Taxpayers
+) -> np.ndarray:
     """For each subject's deciding pair: no namesake could be the subject, or the birth date
     settles it. A namesake is another taxpayer of the record's given and family name in its
-    ZIP anywhere in the master (`namesakes_r`), or the one a suffix on the record implies when
-    the request has none ("MICHAEL GARCIA SR" implies a junior of the same name)."""
-    namesakes = np.asarray(pc.fill_null(table.column("namesakes_r"), 0).to_numpy(), dtype=np.int64)[
-        pair
-    ]
+    ZIP anywhere in the master (`namesakes_r`), counted at every record of the best taxpayer
+    that corroborates the requested address, not only the deciding one: one return with a
+    mistyped ZIP ("32902" for "32901") makes a record of its own, whose ZIP has no namesake
+    while the other's has several (20M people, seed 29). Or the one a suffix on the record
+    implies when the request has none ("MICHAEL GARCIA SR" implies a junior of the same name)."""
+    per_pair = np.asarray(pc.fill_null(table.column("namesakes_r"), 0).to_numpy(), dtype=np.int64)
+    at_address = evidence.corroborated & (
+        taxpayers.of_pair == taxpayers.top[taxpayers.subject_of[taxpayers.of_pair]]
+    )
+    most = np.zeros(len(taxpayers.top), dtype=np.int64)
+    subject = taxpayers.subject_of[taxpayers.of_pair]
+    np.maximum.at(most, subject[at_address], per_pair[at_address])
+    namesakes = np.maximum(most, per_pair[pair])
     suffix_l = table.column("suffix_l").take(pa.array(pair, pa.int64()))
     suffix_r = table.column("suffix_r").take(pa.array(pair, pa.int64()))
     implied = np.asarray(
@@ -235,7 +245,7 @@ def _judge(
     )
     near = evidence.reviewable[pair]
     unambiguous = gap > rules.ambiguity_margin
-    namesakes_known = _namesakes_known(table, pair)
+    namesakes_known = _namesakes_known(table, pair, evidence, taxpayers)
     distinguished = house.subjects_ok(taxpayers) & namesakes_known
     reviewable_house = house.subjects_reviewable(taxpayers) & namesakes_known
     not_top = np.ones(taxpayers.count, dtype=bool)
