@@ -358,6 +358,20 @@ def test_namesakes_count_at_every_record_of_the_taxpayer_at_the_address(policy) 
     assert decision["address_id"] is None and "RELATIVE_NOT_DISTINGUISHED" in reasons(decision)
     alone = [pairs[0], pair(subject, filed, weight=STRONG - 1, tin=A, zip5=0, namesakes=0)]
     assert only(alone, policy)["outcome"] == "CONFIRMED"
+    # The requester wrote the ZIP of the record without namesakes: the other record's ZIP (a
+    # mistyped one, perhaps a real ZIP nearby) is not the one asked about.
+    asked = person(dob=None, zip5="78702")
+    pairs = [
+        pair(asked, mistyped, weight=STRONG, tin=A, address_id=2, namesakes=0),
+        pair(asked, filed, weight=STRONG - 1, tin=A, address_id=1, zip5=0, namesakes=2),
+    ]
+    assert only(pairs, policy)["outcome"] == "CONFIRMED"
+    asked = person(dob=None)  # and the ZIP with namesakes, though decided on the other record
+    pairs = [
+        pair(asked, mistyped, weight=STRONG, tin=A, address_id=2, zip5=0, namesakes=0),
+        pair(asked, filed, weight=STRONG - 1, tin=A, address_id=1, namesakes=2),
+    ]
+    assert only(pairs, policy)["outcome"] == "NOT_CONFIRMED"
 
 
 def test_every_housemate_must_be_told_apart_not_only_the_runner_up(policy) -> None:

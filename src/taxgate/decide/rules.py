@@ -26,7 +26,7 @@ from taxgate.decide.contract import (
     checked_candidates,
     subject_rows,
 )
-from taxgate.decide.evidence import PairEvidence, level
+from taxgate.decide.evidence import PairEvidence, equal, level
 from taxgate.decide.explanation import Checks, empty_explanation, explanations
 from taxgate.decide.households import Households, Sharing, households
 from taxgate.decide.outcomes import DECISION_SCHEMA, Decision, DecisionReason
@@ -197,18 +197,21 @@ def _namesakes_known(
     """For each subject's deciding pair: no namesake could be the subject, or the birth date
     settles it. A namesake is another taxpayer of the record's given and family name in its
     ZIP anywhere in the master (`namesakes_r`), counted at every record of the best taxpayer
-    that corroborates the requested address, not only the deciding one: one return with a
-    mistyped ZIP ("32902" for "32901") makes a record of its own, whose ZIP has no namesake
-    while the other's has several (20M people, seed 29). Or the one a suffix on the record
-    implies when the request has none ("MICHAEL GARCIA SR" implies a junior of the same name)."""
+    that corroborates the requested address (those in the requested ZIP, if any are), not only
+    the deciding one: one return with a mistyped ZIP ("32902" for "32901") makes a record of
+    its own, whose ZIP has no namesake while the other's has several (20M people, seed 29). Or
+    the one a suffix on the record implies when the request has none ("MICHAEL GARCIA SR"
+    implies a junior of the same name)."""
     per_pair = np.asarray(pc.fill_null(table.column("namesakes_r"), 0).to_numpy(), dtype=np.int64)
-    at_address = evidence.corroborated & (
-        taxpayers.of_pair == taxpayers.top[taxpayers.subject_of[taxpayers.of_pair]]
-    )
-    most = np.zeros(len(taxpayers.top), dtype=np.int64)
     subject = taxpayers.subject_of[taxpayers.of_pair]
-    np.maximum.at(most, subject[at_address], per_pair[at_address])
-    namesakes = np.maximum(most, per_pair[pair])
+    at_address = evidence.corroborated & (taxpayers.of_pair == taxpayers.top[subject])
+    # Where a record carries the ZIP the requester wrote, that ZIP is the one asked about: a
+    # mistyped ZIP on another return may be a real ZIP nearby, with namesakes of its own.
+    asked = at_address & equal(table.column("zip5_r"), table.column("zip5_l"))
+    counted = at_address & (asked | ~any_per(subject, asked, len(taxpayers.top))[subject])
+    most = np.zeros(len(taxpayers.top), dtype=np.int64)
+    np.maximum.at(most, subject[counted], per_pair[counted])
+    namesakes = np.where(any_per(subject, counted, len(taxpayers.top)), most, per_pair[pair])
     suffix_l = table.column("suffix_l").take(pa.array(pair, pa.int64()))
     suffix_r = table.column("suffix_r").take(pa.array(pair, pa.int64()))
     implied = np.asarray(
