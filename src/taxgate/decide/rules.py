@@ -208,10 +208,11 @@ def _namesakes_known(
     # Where a record carries the ZIP the requester wrote, that ZIP is the one asked about: a
     # mistyped ZIP on another return may be a real ZIP nearby, with namesakes of its own.
     asked = at_address & equal(table.column("zip5_r"), table.column("zip5_l"))
-    counted = at_address & (asked | ~any_per(subject, asked, len(taxpayers.top))[subject])
-    most = np.zeros(len(taxpayers.top), dtype=np.int64)
+    subjects = len(taxpayers.top)
+    counted = at_address & (asked | ~any_per(subject, asked, subjects)[subject])
+    most = np.full(subjects, -1, dtype=np.int64)  # -1: no record counted (never confirmable)
     np.maximum.at(most, subject[counted], per_pair[counted])
-    namesakes = np.where(any_per(subject, counted, len(taxpayers.top)), most, per_pair[pair])
+    namesakes = np.where(most >= 0, most, per_pair[pair])
     suffix_l = table.column("suffix_l").take(pa.array(pair, pa.int64()))
     suffix_r = table.column("suffix_r").take(pa.array(pair, pa.int64()))
     implied = np.asarray(

@@ -287,7 +287,7 @@ def name_readings(
         for fa, fb, family_kept in families
         for m in [given_kept & family_kept]
     ]
-    return np.concatenate(out) if out else np.zeros(0, np.uint64)
+    return np.concatenate(out)
 
 
 @dataclass
@@ -302,7 +302,7 @@ class NameIndex:
     exact: np.ndarray
     initials: np.ndarray
     norm_vocab: dict[str, int]
-    readings: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    readings: np.ndarray
 
     @staticmethod
     def _count(keys: np.ndarray, key: int) -> int:
@@ -358,12 +358,10 @@ class NameIndex:
         """True if the errors make the row read as a filer it did not read as before."""
         if all(before.get(k) == after.get(k) for k in ("given_name", "family_name", "zip")):
             return False  # only the street or city changed: no name reads differently
-        had_written, had_whole, had_parts = self._read(before)
-        had = had_written | had_whole | had_parts
-        now_written, now_whole, now_parts = self._read(after)
-        if any(self._count(self.exact, k) for k in now_written - had):
-            return True
-        # The row's whole name within a filer's, or a part of it that is a filer's whole name.
+        had = set().union(*self._read(before))
+        _, now_whole, now_parts = self._read(after)
+        # The row's whole name within a filer's (its name as written among them: `readings`
+        # holds every filer's `exact` key), or a part of it that is a filer's whole name.
         if any(self._count(self.readings, k) for k in now_whole - had):
             return True
         if any(self._count(self.exact, k) for k in now_parts - had):
