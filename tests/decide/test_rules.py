@@ -657,3 +657,31 @@ def test_explanation_lists_top_candidates_with_field_levels_and_weights(policy) 
     assert document["candidates"][1]["household"] is True
     assert document["checks"]["weight_gap"] == pytest.approx(CLEAR_GAP)
     assert "JOSE" not in decision["explanation"]  # no compared values in the record
+
+
+@pytest.mark.parametrize(
+    ("asked", "filed", "confirmed"),
+    [
+        # Both names short of the other: another person of the household as much as the subject.
+        (("JOSE LUIS", "MARTINEZ ALMONTE"), ("JOSE", "MARTINEZ"), False),
+        (("JOSE", "LOPEZ CABALLERO"), ("JOSE EMILIO", "LOPEZ"), False),
+        (("LOPEZ GARCIA", "JOSE ANGEL"), ("JOSE", "LOPEZ"), False),  # given and family swapped
+        # One name written short, the other whole: the subject, as before.
+        (("JOSE", "GARCIA LOPEZ"), ("JOSE", "GARCIA"), True),
+        (("JOSE", "GARCIA LOPEZ"), ("JOSE LUIS", "GARCIA LOPEZ"), True),
+    ],
+)
+def test_a_name_short_on_both_sides_is_for_a_person_to_judge(
+    policy, asked: tuple, filed: tuple, confirmed: bool
+) -> None:
+    """Without a birth date or a TIN that settles it; with the birth date exact it confirms."""
+    given_l, family_l = asked
+    given_r, family_r = filed
+    subject = person(given=given_l, family=family_l, dob=None)
+    record = person(given=given_r, family=family_r)
+    decision = only([pair(subject, record, weight=STRONG, tin=A)], policy)
+    assert (decision["outcome"] == "CONFIRMED") is confirmed
+    if not confirmed:
+        assert decision["outcome"] == "REVIEW"
+        dated = person(given=given_l, family=family_l)
+        assert only([pair(dated, record, weight=STRONG, tin=A)], policy)["outcome"] == "CONFIRMED"

@@ -540,6 +540,31 @@ def test_a_namesake_of_a_name_the_record_no_longer_carries_counts(loaded: Callab
     assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [2, 2, 1, 1]
 
 
+def test_a_namesake_in_the_zip_asked_about_counts_whatever_zip_the_record_has(
+    loaded: Callable,
+) -> None:
+    """Ana's one return mistyped her ZIP (78702 for 78701), so her record's ZIP has no
+    namesake; Ben filed under the requested name in the ZIP the request names (20M people,
+    seed 29, S-0713142)."""
+    from taxgate.match.predict import with_namesakes
+
+    home = loaded([
+        filing(ANA, 2023, date(2024, 4, 1), "12 Oak St", given_name="Jose",
+               family_name="Garcia", zip="78702"),
+        filing(BEN, 2023, date(2024, 4, 1), "9 Pine Road", given_name="Jose",
+               family_name="Garcia"),
+    ])  # fmt: skip
+    record = {"tin": ANA, "given_r": "JOSE", "family_r": "GARCIA", "zip5_r": "78702"}
+    pairs = pairs_of([
+        record | {"given_l": "JOSE", "family_l": "GARCIA", "zip5_l": "78701"},  # Ben
+        record | {"given_l": "JOSE", "family_l": "GARCIA", "zip5_l": "78702"},  # nobody else
+        record | {"given_l": "JOSE", "family_l": "GARCIA"},  # no ZIP asked
+        {"tin": BEN, "given_r": "JOSE", "family_r": "GARCIA", "zip5_r": "78701",
+         "given_l": "JOSE", "family_l": "GARCIA", "zip5_l": "78701"},  # not Ben himself
+    ])  # fmt: skip
+    assert with_namesakes(pairs, home).column("namesakes_r").to_pylist() == [1, 0, 0, 0]
+
+
 def test_a_taxpayer_filed_under_a_given_name_it_no_longer_carries(loaded: Callable) -> None:
     """The record carries 'DANNA' (filed last); the taxpayer filed as 'María' the year before."""
     from taxgate.match.predict import with_given_filed

@@ -63,3 +63,17 @@ def big_world(tmp_path_factory: pytest.TempPathFactory) -> World:
         tmp_path_factory.mktemp("big"), people=30_000, subjects=5000, present_fraction=0.5,
         chunk_size=10_000, seed=5,
     )  # fmt: skip
+
+
+# Seed 5's small world has a namesake whose every return in the ZIP the noise mistyped.
+HIDDEN_NAMESAKE_SEED = 5
+
+
+@pytest.fixture(scope="session")
+def hiding_worlds(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, World]:
+    """(noisy, clean) worlds of a seed where the filing noise hides a namesake."""
+    tmp = tmp_path_factory.mktemp("hiding")
+    return (
+        make_world(tmp / "noisy", seed=HIDDEN_NAMESAKE_SEED),
+        make_world(tmp / "clean", seed=HIDDEN_NAMESAKE_SEED, noise="none"),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from taxgate.world.noise import (
     char_edit,
     directional,
     draw_errors,
+    hides_name,
     initial,
     name_readings,
     spacing,
@@ -24,6 +26,7 @@ from taxgate.world.noise import (
     zip_typo,
 )
 from taxgate.world.people import name_zip_key
+from taxgate.world.places import zip_table
 from taxgate.world.proportions import FILING_NOISE_SHARE, NOISE_KIND_WEIGHTS, REQUEST_NOISE_SHARE
 
 ROW = {
@@ -136,9 +139,17 @@ def _differs(a: dict, b: dict) -> bool:
     return any(a[k] != b[k] for k in a)
 
 
-def test_the_truth_is_the_same_with_or_without_noise(world, clean_world) -> None:
-    assert world.summary.paths.truth.read_bytes() == clean_world.summary.paths.truth.read_bytes()
+def test_noise_changes_the_truth_only_where_it_hid_a_namesake(world, clean_world) -> None:
+    """The same subjects and cases; an outcome moves only from NOT_CONFIRMED to CONFIRMED,
+    where every return of the namesake in the ZIP reads as another name or ZIP
+    (tests/world/test_truth.py checks which)."""
     assert world.summary.by_case == clean_world.summary.by_case
+    moved = []
+    for (_, noisy), (_, clean) in zip(world.rows(), clean_world.rows(), strict=True):
+        assert {**noisy, "expected_outcome": None} == {**clean, "expected_outcome": None}
+        if noisy["expected_outcome"] != clean["expected_outcome"]:
+            moved.append((clean["expected_outcome"], noisy["expected_outcome"]))
+    assert set(moved) <= {("NOT_CONFIRMED", "CONFIRMED")}
 
 
 def test_a_share_of_filings_carry_errors(world, clean_world) -> None:
@@ -195,9 +206,10 @@ def test_noised_zips_exist_in_the_requests_state(world, clean_world) -> None:
 
 
 def test_noise_never_makes_a_request_read_as_another_filer(world, clean_world) -> None:
-    """A noised request's name in its ZIP is no other filer's clean name there."""
+    """A noised request's name in its ZIP is no other filer's name there, clean or as a
+    mistyped return shows it (a twin's return filed as "MARIA": 1M people, seed 67)."""
     by_name_zip: dict[tuple[str, str, str], set[str]] = {}
-    for f in clean_world.filings.to_pylist():
+    for f in [*clean_world.filings.to_pylist(), *world.filings.to_pylist()]:
         key = (normalize_name(f["given_name"]), normalize_name(f["family_name"]), f["zip"][:5])
         by_name_zip.setdefault(key, set()).add(f["tin"])
     checked = 0
@@ -274,3 +286,62 @@ def test_noise_must_not_make_a_name_read_as_another_filers(before, after, mislea
         ]
     )
     assert index.misleads(_row(*before), _row(*after)) is misleads
+
+
+@pytest.mark.parametrize(
+    ("after", "hidden"),
+    [
+        ({"given_name": "PAOLO"}, True),  # a typo: no vocabulary name reads so
+        ({"given_name": "FRANCIA"}, True),  # another given name
+        ({"family_name": "TORRES"}, True),  # one surname dropped
+        ({"zip": "78202"}, True),  # another ZIP
+        ({"street": "9 ELM ST"}, False),  # the name still reads as it did, in its ZIP
+        ({"given_name": "paola"}, False),  # as normalised, the same name
+    ],
+)
+def test_a_row_hides_its_name_when_it_reads_as_none_it_read_as(after: dict, hidden: bool) -> None:
+    index = _name_index([("PAOLA", "TORRES JIMENEZ")])
+    before = _row("PAOLA", "TORRES JIMENEZ")
+    assert hides_name(index, before, {**before, **after}) is hidden
+
+
+def _other_zip() -> str:
+    return next(z for z in zip_table().zip5 if z != HOUSE_ZIP)
+
+
+@pytest.mark.parametrize(
+    ("filer", "before", "after"),
+    [
+        # 20M people, seed 29: each a request confirmed as the housemate it came to read as.
+        (("JUAN", "LEI"), ("YONG", "LEI"), ("JUN", "LEI")),  # one edit from the twin's
+        (("FATIMA", "AL SAYED"), ("LEILA", "AL SAYED"), ("FATMA", "AL SAYED")),
+        (("JUAN LUIS", "CORONA JAQUEZ"), ("CRISTOBAL", "CORONA JAQUEZ"), ("JAUN", "CORONA JAQUEZ")),
+        (("JOSE FRANCISCO", "DELGADO"), ("JAVIER", "DELGADO ESCOBEDO"), ("JOSE", "DELGADLO")),
+        (("JOSE", "MAYORGA GARCIA"), ("MAURO", "MAYORGA GARCIA"), ("JOSE", "MAYORGAGARCIA")),
+    ],
+)
+def test_the_requests_guard_reads_a_name_one_edit_off(filer, before, after) -> None:
+    """The filings' guard reads exact names only (their noise is unchanged); the requests'
+    guard also refuses a changed name one edit (a space too) from one that reads as a
+    filer's in the ZIP."""
+    index = _name_index([filer, before])
+    assert index.misleads(_row(*before), _row(*after)) is False
+    assert replace(index, near=True).misleads(_row(*before), _row(*after)) is True
+
+
+def test_the_requests_guard_reads_the_name_in_the_zip_it_was_filed_from() -> None:
+    """The given name replaced by a housemate's while the ZIP was mistyped: in the new ZIP
+    nobody has the name, at the address everybody reads it as the housemate."""
+    index = _name_index([("MARIA", "GARCIA MELENDEZ"), ("YENI", "GARCIA MELENDEZ")])
+    before = _row("YENI", "GARCIA MELENDEZ")
+    after = {**_row("MARIA", "GARCIA MELENDEZ"), "zip": _other_zip()}
+    assert index.misleads(before, after) is False
+    assert replace(index, near=True).misleads(before, after) is True
+
+
+def test_the_requests_guard_lets_a_name_far_from_every_filers_pass() -> None:
+    index = replace(_name_index([("PAOLA", "JIMENEZ TORRES"), ("JUAN", "LEI")]), near=True)
+    before = _row("PAOLA", "JIMENEZ TORRES")
+    assert not index.misleads(before, _row("FRANCIA", "JIMENEZ TORRES"))
+    assert not index.misleads(before, _row("PAULA", "JIMENEZ TORRES"))  # her own, one edit off
+    assert not index.misleads(before, {**before, "zip": _other_zip()})

@@ -166,3 +166,33 @@ def test_absent_people_are_not_in_the_filings(clean_world, filed) -> None:
         if t["case"] in ("absent", "absent_namesake"):
             assert not t["tin"]
             assert not s["tin"] or s["tin"] not in filed
+
+
+@pytest.mark.parametrize("pair", ["default", "hiding"])
+def test_with_noise_namesakes_are_those_the_filings_show(
+    pair: str, world, clean_world, hiding_worlds
+) -> None:
+    """In the noisy world, ambiguity is read off the returns as written: a namesake whose every
+    return in the ZIP was mistyped (another given name, a typo, another ZIP) is unknown to
+    any reader, and the truth does not hold it against the subject. Addresses and birth
+    dates are read from the clean returns (an address typo does not move a filer). The
+    "hiding" seed has such a namesake, so the truth there differs from the clean world's."""
+    noisy, clean_one = (world, clean_world) if pair == "default" else hiding_worlds
+    filed_clean: dict[str, list[dict]] = defaultdict(list)
+    for row in clean_one.filings.to_pylist():
+        filed_clean[row["tin"]].append(row)
+    shown: dict[tuple, set[str]] = defaultdict(set)
+    for row in noisy.filings.to_pylist():
+        shown[(*_name(row), row["zip"][:5])].add(row["tin"])
+    judged = moved = 0
+    for (_, t), (c, ct) in zip(noisy.rows(), clean_one.rows(), strict=True):
+        if not t["tin"] or t["expected_outcome"] not in ("CONFIRMED", "NOT_CONFIRMED"):
+            continue
+        corroborated, ambiguous, dob_ok = _judge(c, t["tin"], filed_clean, shown)
+        confirmable = corroborated and (not ambiguous or dob_ok)
+        assert confirmable == (t["expected_outcome"] == "CONFIRMED"), (t["case"], c)
+        judged += 1
+        moved += t["expected_outcome"] != ct["expected_outcome"]
+    assert judged > 100
+    if pair == "hiding":
+        assert moved > 0

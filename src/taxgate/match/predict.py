@@ -262,11 +262,14 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
     record whose filing was mistyped ("EONZALEZ LOPEZ") has no namesake under its own
     spelling, while the requested "GONZALEZ LOPEZ" may have several. And every filing of a
     namesake counts: one whose latest return there was mistyped ("NOEL" for "JEAN-PIERRE")
-    filed under the name before.
+    filed under the name before. And the other filers under the request's name in the
+    request's ZIP count whatever ZIP the record carries: a taxpayer whose one return there
+    mistyped the ZIP ("63438" for "64434") has a record with no namesake, while the ZIP asked
+    about has one (20M people, seed 29).
     """
     if pairs.num_rows == 0:
         return pairs
-    keys = ["tin", "zip5_r", "given_l", "family_l"]
+    keys = ["tin", "zip5_r", "zip5_l", "given_l", "family_l"]
     # Counted by sizes of names, never by a join per pair: a join per pair multiplied a common
     # name's pairs by its filers ("MICHAEL SMITH", 1,569 records in one ZIP of the 20M world;
     # 133 s for 128,000 subjects against 8 s, bench/README.md). Per (taxpayer, ZIP), the
@@ -344,12 +347,35 @@ def with_namesakes(pairs: pa.Table, home: Path) -> pa.Table:
             LEFT JOIN sizes z ON z.zip5 = r.zip5 AND z.given = r.given AND z.family = r.family
             LEFT JOIN shared b ON b.tin = r.tin AND b.zip5 = r.zip5 AND b.given = r.given
              AND b.family = r.family
+        ),
+        asked AS (
+            SELECT DISTINCT tin, zip5_l AS zip5, given_l AS given, family_l AS family
+            FROM keyed WHERE tin IS NOT NULL AND zip5_l IS NOT NULL
+             AND given_l IS NOT NULL AND family_l IS NOT NULL
+        ),
+        asked_sizes AS (
+            SELECT a.zip5, a.given, a.family, count(*) AS filers
+            FROM (SELECT DISTINCT zip5, given, family FROM asked) a
+            JOIN name_filers t ON t.zip5 = a.zip5 AND t.given = a.given AND t.family = a.family
+            GROUP BY ALL
+        ),
+        asked_side AS (
+            SELECT a.tin, a.zip5, a.given, a.family,
+                coalesce(z.filers, 0) - CASE WHEN own.tin IS NULL THEN 0 ELSE 1 END AS others
+            FROM asked a
+            LEFT JOIN asked_sizes z
+              ON z.zip5 = a.zip5 AND z.given = a.given AND z.family = a.family
+            LEFT JOIN name_filers own ON own.zip5 = a.zip5 AND own.given = a.given
+             AND own.family = a.family AND own.tin = a.tin
         )
-        SELECT CAST(coalesce(o.others, 0) + coalesce(q.others, 0) AS INTEGER)
+        SELECT CAST(greatest(coalesce(o.others, 0) + coalesce(q.others, 0), coalesce(w.others, 0))
+            AS INTEGER)
         FROM keyed k
         LEFT JOIN own_side o ON o.tin = k.tin AND o.zip5 = k.zip5_r
         LEFT JOIN request_side q ON q.tin = k.tin AND q.zip5 = k.zip5_r
          AND q.given = k.given_l AND q.family = k.family_l
+        LEFT JOIN asked_side w ON w.tin = k.tin AND w.zip5 = k.zip5_l
+         AND w.given = k.given_l AND w.family = k.family_l
         ORDER BY k.i
     """)  # fmt: skip
     index = pairs.schema.get_field_index("namesakes_r")

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from taxgate.world.population import (
 from taxgate.world.proportions import ABSENT_LOCALE_MIX, CLUSTER_ZIP_COUNT
 from taxgate.world.subjects import (
     RequestNoise,
+    ShownNamesakes,
     build_rows,
     plan_subjects,
     select_in_chunk,
@@ -123,6 +125,24 @@ def chunk_sizes(people: int, chunk_size: int) -> list[int]:
     return [chunk_size] * full + ([rest] if rest else [])
 
 
+def _as_requests_see(
+    index: NameIndex, names: list[np.ndarray], readings: list[np.ndarray]
+) -> NameIndex:
+    """The requests' guard: every filer's clean name and every name a mistyped return shows
+    (a housemate's return filed under "MARIA" makes "MARIA" hers to a reader: seed 67), read
+    near as well as exact (`NameIndex.near`)."""
+    return replace(
+        index,
+        exact=_sorted([index.exact, *names], np.uint64),
+        readings=_sorted([index.readings, *readings], np.uint64),
+        near=True,
+    )
+
+
+def _sorted(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype)
+
+
 def _seed_bytes(seed: int, role: str) -> bytes:
     return hashlib.sha256(f"taxgate-world:{seed}:{role}".encode()).digest()
 
@@ -152,6 +172,10 @@ def build_world(
     keys: list[np.ndarray] = []
     initials: list[np.ndarray] = []
     readings: list[np.ndarray] = []
+    recorded: list[np.ndarray] = []
+    noised_names: list[np.ndarray] = []
+    noised_readings: list[np.ndarray] = []
+    unshown: list[np.ndarray] = []
     filings = 0
     noised_filings = 0
     filing_kinds: Counter[str] = Counter()
@@ -178,6 +202,10 @@ def build_world(
             keys.append(chunk.name_zip_keys)
             initials.append(chunk.initial_zip_keys)
             readings.append(chunk.name_reading_keys)
+            recorded.append(chunk.recorded_name_keys)
+            unshown.append(chunk.unshown_pairs)
+            noised_names.append(chunk.noised_name_keys)
+            noised_readings.append(chunk.noised_reading_keys)
             select_in_chunk(
                 plan,
                 chunk_no,
@@ -199,9 +227,11 @@ def build_world(
     sorted_readings = np.sort(np.concatenate(readings)) if readings else np.zeros(0, np.uint64)
     del readings
     index = NameIndex(sorted_keys, sorted_initials, pools.norm_vocab, sorted_readings)
+    shown = ShownNamesakes(_sorted(recorded, np.uint64), _sorted(unshown, np.int64))
+    del recorded, unshown
     built = build_rows(
-        plan, strangers, sorted_keys, batch_date, config.tax_years, seed,
-        RequestNoise(noise, index, pools),
+        plan, strangers, shown, batch_date, config.tax_years, seed,
+        RequestNoise(noise, _as_requests_see(index, noised_names, noised_readings), pools),
     )  # fmt: skip
 
     subjects_table = pa.Table.from_pylist([b.row for b in built], schema=arrow_schema("subjects"))

@@ -303,6 +303,10 @@ class NameIndex:
     initials: np.ndarray
     norm_vocab: dict[str, int]
     readings: np.ndarray
+    # Also refuse a row that reads as a filer in the ZIP it was filed from when its ZIP
+    # changed, or whose new given name is one edit from a filer's there (`_near_misleads`).
+    # The requests' index reads so; the filings' does not (yet), so their noise is unchanged.
+    near: bool = False
 
     @staticmethod
     def _count(keys: np.ndarray, key: int) -> int:
@@ -325,6 +329,23 @@ class NameIndex:
 
     def keys(self, fields: Fields) -> set[int]:
         return self._read(fields)[0]
+
+    def written(self, fields: Fields) -> tuple[set[int], set[int]]:
+        """Keys of the row's name as written and of every reading of it, in its ZIP: what the
+        row adds to the names filed there (an index's `exact` and `readings`)."""
+        zip_idx = world_zip_index(fields.get("zip"))
+        if zip_idx is None:
+            return set(), set()
+        exact, readings = set(), set()
+        for g in self._parses(fields.get("given_name")):
+            for f in self._parses(fields.get("family_name")):
+                exact.add(name_zip_key_one(*g, *f, zip_idx))
+                readings |= {
+                    name_zip_key_one(*given, *family, zip_idx)
+                    for given in _given_readings(*g)
+                    for family in _family_readings(*f)
+                }
+        return exact, readings
 
     def _read(self, fields: Fields) -> tuple[set[int], set[int], set[int]]:
         """(keys of the name as written, of it with its family names in either order, of every
@@ -359,12 +380,9 @@ class NameIndex:
         if all(before.get(k) == after.get(k) for k in ("given_name", "family_name", "zip")):
             return False  # only the street or city changed: no name reads differently
         had = set().union(*self._read(before))
-        _, now_whole, now_parts = self._read(after)
-        # The row's whole name within a filer's (its name as written among them: `readings`
-        # holds every filer's `exact` key), or a part of it that is a filer's whole name.
-        if any(self._count(self.readings, k) for k in now_whole - had):
+        if self._reads_as_another(after, had):
             return True
-        if any(self._count(self.exact, k) for k in now_parts - had):
+        if self.near and self._near_misleads(before, after, had):
             return True
         given = _normalized(after.get("given_name"))
         if len(given) == 1 and len(_normalized(before.get("given_name"))) > 1:
@@ -372,6 +390,53 @@ class NameIndex:
             same_name = sum(self._count(self.exact, k) for k in self.keys(moved))
             return self.initial_count(after) > same_name
         return False
+
+    def _reads_as_another(self, row: Fields, had: set[int]) -> bool:
+        """The row's whole name within a filer's (its name as written among them: `readings`
+        holds every filer's `exact` key), or a part of it that is a filer's whole name, other
+        than the names in `had`."""
+        _, whole, parts = self._read(row)
+        return any(self._count(self.readings, k) for k in whole - had) or any(
+            self._count(self.exact, k) for k in parts - had
+        )
+
+    def _near_misleads(self, before: Fields, after: Fields, had: set[int]) -> bool:
+        """A reader matches a request by its address as much as by its ZIP, and forgives a
+        typo: the new name must read as no filer in the ZIP the row was filed from either
+        ("MARIA" for the subject "YENI" with the ZIP mistyped, while a housemate MARIA files
+        at the address), and a changed given or family name must not be one edit from a name
+        that reads as a filer's there
+        ("JUN" for "YONG", whose twin is "JUAN"; "JAUN" for "CRISTOBAL", whose twin is "JUAN
+        LUIS"; 20M people, seed 29).
+
+        `had` holds the keys of what the row read as before its errors, in its own ZIP."""
+        zips = [after.get("zip")]
+        if before.get("zip") != after.get("zip"):
+            zips.append(before.get("zip"))
+            if self._reads_as_another({**after, "zip": before.get("zip")}, had):
+                return True
+        return any(
+            self._reads_as_another({**after, part: variant, "zip": zip_text}, had)
+            for part in ("given_name", "family_name")
+            if _normalized(after.get(part)) != _normalized(before.get(part))
+            for variant in _one_edit(_normalized(after.get(part)))
+            if self._parses(variant)
+            for zip_text in zips
+        )
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "  # a space too: "MAYORGAGARCIA"
+
+
+def _one_edit(text: str) -> set[str]:
+    """Every string one deletion, insertion, substitution or swap of neighbours from `text`."""
+    splits = [(text[:i], text[i:]) for i in range(len(text) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out.discard(text)
+    return out
 
 
 @lru_cache(maxsize=1 << 16)
@@ -412,34 +477,68 @@ def noisy_fields(
 # ---------------------------------------------------------------- filings, a chunk at a time
 
 
+@dataclass(frozen=True)
+class NoisedFilings:
+    """The filings after noise; which rows carry errors, their labels, and which of those no
+    longer read as the name in the ZIP they read as before (`hides_name`)."""
+
+    table: pa.Table
+    rows: np.ndarray
+    labels: list[list[str]]
+    hidden: np.ndarray  # per noised row
+    # Keys of the noised rows' names as written, and of their readings (NameIndex.written):
+    # a request must not come to read as a name only a mistyped return shows.
+    written_exact: np.ndarray
+    written_readings: np.ndarray
+
+
+def hides_name(index: NameIndex, before: Fields, after: Fields) -> bool:
+    """True if the row, as written after its errors, reads as none of the names (in its ZIP)
+    it read as before: a typo in a name or the ZIP, or another given name. Such a row no
+    longer shows its filer under that name there, to the truth as to any reader."""
+    if all(before.get(k) == after.get(k) for k in ("given_name", "family_name", "zip")):
+        return False
+    was = index.keys(before)
+    return bool(was) and not (was & index.keys(after))
+
+
 def noise_filings(
     filings: pa.Table,
     rng: np.random.Generator,
     settings: NoiseSettings,
     replacement_for: Callable[[int], Replacement],
     index: NameIndex,
-) -> tuple[pa.Table, np.ndarray, list[list[str]]]:
-    """The filings with a share of rows noised (independent draws per row); also the rows
-    noised and their error labels. Only the noised rows' values go through Python.
+) -> NoisedFilings:
+    """The filings with a share of rows noised (independent draws per row). Only the noised
+    rows' values go through Python.
 
     `replacement_for(row)` draws another given name fit for that row's filer.
     """
     n = filings.num_rows
     chosen = np.flatnonzero(rng.random(n) < settings.filing_share)
     if not len(chosen):
-        return filings, chosen, []
+        none = np.zeros(0, np.uint64)
+        return NoisedFilings(filings, chosen, [], np.zeros(0, bool), none, none)
     take = pa.array(chosen)
     cols = ("given_name", "family_name", "street", "city", "state", "zip")
     values = {c: filings.column(c).take(take).to_pylist() for c in cols}
     new: dict[str, list[str | None]] = {c: list(values[c]) for c in NOISED_FIELDS}
     kept = np.zeros(len(chosen), bool)
+    hidden = np.zeros(len(chosen), bool)
     labels: list[list[str]] = []
+    exact: set[int] = set()
+    readings: set[int] = set()
     for j, row in enumerate(chosen):
         fields = {c: values[c][j] for c in cols}
         got = noisy_fields(fields, rng, settings, replacement_for(int(row)), index)
         if got is None:
             continue
         kept[j] = True
+        hidden[j] = hides_name(index, fields, got[0])
+        if any(fields.get(k) != got[0].get(k) for k in ("given_name", "family_name", "zip")):
+            now_exact, now_readings = index.written(got[0])
+            exact |= now_exact
+            readings |= now_readings
         labels.append(got[1])
         for c in NOISED_FIELDS:
             new[c][j] = got[0][c]
@@ -455,4 +554,10 @@ def noise_filings(
         table = table.set_column(
             i, table.schema.field(i), pc.replace_with_mask(col, mask_arr, replaced)
         )
-    return table, rows, labels
+    return NoisedFilings(
+        table, rows, labels, hidden[kept], _keys_array(exact), _keys_array(readings)
+    )
+
+
+def _keys_array(keys: set[int]) -> np.ndarray:
+    return np.array(sorted(keys), np.uint64)

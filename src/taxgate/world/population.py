@@ -175,6 +175,14 @@ class Chunk:
     name_zip_keys: np.ndarray  # one per distinct (person, ZIP) filed from
     name_reading_keys: np.ndarray  # every reading of those names (noise.name_readings)
     initial_zip_keys: np.ndarray  # the same, of (initial of the given name, family names, ZIP)
+    # name_zip_keys less those of (person, ZIP) whose every return there the filing noise
+    # made read as another name or ZIP: the namesakes the filings show, for the truth
+    recorded_name_keys: np.ndarray
+    unshown_pairs: np.ndarray  # those (person, ZIP) pairs, as tin * ZIPs + ZIP index
+    # Keys of names (and their readings) only mistyped returns show: the requests' guard
+    # reads them too
+    noised_name_keys: np.ndarray
+    noised_reading_keys: np.ndarray
     noise_kinds: Counter[str]  # keying errors in this chunk's returns, by kind
     noised_filings: int  # filing rows that carry keying errors
     tax_years: tuple[int, ...]
@@ -462,7 +470,8 @@ def make_chunk(
 
     # --- namesake keys: one per distinct (person, ZIP filed from)
     nz = len(zip_table())
-    pair = np.unique(person.astype(np.int64) * nz + addresses.zip_idx[slot])
+    row_pair = person.astype(np.int64) * nz + addresses.zip_idx[slot]
+    pair = np.unique(row_pair)
     kp, kz = pair // nz, pair % nz
     norm = pools.norm_array()
 
@@ -476,12 +485,21 @@ def make_chunk(
     ikeys = initial_keys(initials, nid(names.fam_a), nid(names.fam_b), kz)
     noised = np.zeros(0, np.int64)
     labels: list[list[str]] = []
+    shown = np.ones(len(pair), bool)
+    written_exact = written_readings = np.zeros(0, np.uint64)
     if noise is not None and noise.filing_share > 0:
         index = NameIndex(np.sort(keys), np.sort(ikeys), pools.norm_vocab, np.sort(readings))
-        filings, noised, labels = noise_filings(
+        after = noise_filings(
             filings, np.random.default_rng([seed, chunk_no, 8]), noise,
             _replacements(pools, locale, sex, person), index,
         )  # fmt: skip
+        filings, noised, labels = after.table, after.rows, after.labels
+        written_exact, written_readings = after.written_exact, after.written_readings
+        # A (person, ZIP) whose every return there lost the name to errors is no namesake
+        # the filings show (`recorded_name_keys`).
+        visible = np.ones(len(row_pair), bool)
+        visible[noised[after.hidden]] = False
+        shown = np.isin(pair, row_pair[visible])
 
     namesake = np.zeros(n_people, bool)
     namesake[pa_heads] = True
@@ -494,6 +512,10 @@ def make_chunk(
         twin=twin, jr_sr=jr_sr, namesake=namesake, cluster=cluster_person, addresses=addresses,
         units=units, filing_person=person, filing_year=year, filing_slot=slot, filed_on=filed_on,
         filings=filings, name_zip_keys=keys, name_reading_keys=readings, initial_zip_keys=ikeys,
+        recorded_name_keys=keys[shown],
+        noised_name_keys=written_exact,
+        noised_reading_keys=written_readings,
+        unshown_pairs=numbers[kp[~shown]].astype(np.int64) * nz + kz[~shown],
         noised_filings=len(noised),
         noise_kinds=Counter(label.split(":")[0] for row in labels for label in row),
         tax_years=tax_years,

@@ -25,8 +25,8 @@ from taxgate.world import distort
 from taxgate.world.cases import ABSENT, BY_NAME, CASES, FALLBACK, INVALID, PRESENT, case_counts
 from taxgate.world.names import LOCALES, NamePools
 from taxgate.world.noise import ATTEMPTS, Fields, NameIndex, NoiseSettings, noisy_fields
-from taxgate.world.people import PersonRecord, name_zip_key
-from taxgate.world.places import Address
+from taxgate.world.people import PersonRecord, name_zip_key_one
+from taxgate.world.places import Address, zip_table
 from taxgate.world.population import given_replacement
 from taxgate.world.proportions import (
     ORDER_AGE_DAYS,
@@ -360,31 +360,45 @@ def _apply(
 # ---------------------------------------------------------------- honesty
 
 
-def honest_outcome(built: Built, sorted_keys: np.ndarray) -> Outcome:
-    """CONFIRMED only for an address the filer filed from, without an unresolved namesake."""
+@dataclass(frozen=True)
+class ShownNamesakes:
+    """The namesakes the filings show: keys of (normalised name, ZIP) of every (person, ZIP)
+    filed from, except those whose every return there the filing noise made read as another
+    name or ZIP (`noise.hides_name`), and those pairs (tin * ZIPs + ZIP index). A namesake
+    no return shows cannot be known by any reader of the filings: the truth must not hold a
+    disclosure wrongful for it (bench/README.md, round six)."""
+
+    keys: np.ndarray  # sorted uint64
+    unshown: np.ndarray  # sorted int64
+
+    def _has(self, array: np.ndarray, key: object) -> int:
+        k = np.asarray([key], array.dtype)
+        return int(np.searchsorted(array, k, "right")[0] - np.searchsorted(array, k)[0])
+
+    def others(self, person: PersonRecord, zip_idx: int) -> int:
+        """How many other filers the filings show under the person's name in this ZIP."""
+        count = self._has(self.keys, name_zip_key_one(*person.name_key, zip_idx))
+        files_there = any(f.address.zip_idx == zip_idx for f in person.addresses)
+        shown = files_there and not (
+            person.tin is not None
+            and self._has(self.unshown, int(person.tin) * len(zip_table()) + zip_idx)
+        )
+        return count - int(shown)
+
+
+def honest_outcome(built: Built, namesakes: ShownNamesakes) -> Outcome:
+    """CONFIRMED only for an address the filer filed from, without an unresolved namesake
+    the filings show."""
     if BY_NAME[built.case].group == INVALID or built.filer is None or built.address is None:
         return built.outcome
     person = built.filer
     filed = {f.address.key() for f in person.addresses}
     if built.address.key() not in filed:
         return Outcome.NOT_CONFIRMED
-    others = namesakes_in_zip(person, built.address.zip_idx, sorted_keys)
+    others = namesakes.others(person, built.address.zip_idx)
     if others and not (built.dob_supplied and person.dob_on_file):
         return Outcome.NOT_CONFIRMED
     return Outcome.CONFIRMED
-
-
-def namesakes_in_zip(person: PersonRecord, zip_idx: int, sorted_keys: np.ndarray) -> int:
-    """How many other filers with the person's normalised name filed from this ZIP code."""
-    g_a, g_b, f_a, f_b = person.name_key
-    key = name_zip_key(
-        np.array([g_a]), np.array([g_b]), np.array([f_a]), np.array([f_b]), np.array([zip_idx])
-    )
-    count = int(
-        np.searchsorted(sorted_keys, key, "right")[0] - np.searchsorted(sorted_keys, key)[0]
-    )
-    own = int(any(f.address.zip_idx == zip_idx for f in person.addresses))
-    return count - own
 
 
 # ---------------------------------------------------------------- the batch
@@ -393,7 +407,7 @@ def namesakes_in_zip(person: PersonRecord, zip_idx: int, sorted_keys: np.ndarray
 def build_rows(
     plan: SubjectPlan,
     strangers: list[PersonRecord],
-    sorted_keys: np.ndarray,
+    namesakes: ShownNamesakes,
     batch_date: date,
     tax_years: tuple[int, ...],
     seed: int,
@@ -412,7 +426,7 @@ def build_rows(
         k = seen[item.case]
         seen[item.case] += 1
         b = build_row(item, ctx, k)
-        b.outcome = honest_outcome(b, sorted_keys)
+        b.outcome = honest_outcome(b, namesakes)
         if item.case == "duplicate_subject_id":
             b.pair = k // 2
         built.append(b)
