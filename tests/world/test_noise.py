@@ -318,6 +318,7 @@ def _other_zip() -> str:
         (("JUAN LUIS", "CORONA JAQUEZ"), ("CRISTOBAL", "CORONA JAQUEZ"), ("JAUN", "CORONA JAQUEZ")),
         (("JOSE FRANCISCO", "DELGADO"), ("JAVIER", "DELGADO ESCOBEDO"), ("JOSE", "DELGADLO")),
         (("JOSE", "MAYORGA GARCIA"), ("MAURO", "MAYORGA GARCIA"), ("JOSE", "MAYORGAGARCIA")),
+        (("MARIA JULIA", "MOURA"), ("BIANCA", "MOURA"), ("MARIAH", "MOURA")),
     ],
 )
 def test_the_requests_guard_reads_a_name_one_edit_off(filer, before, after) -> None:
