@@ -304,7 +304,7 @@ class NameIndex:
     norm_vocab: dict[str, int]
     readings: np.ndarray
     # Also refuse a row that reads as a filer in the ZIP it was filed from when its ZIP
-    # changed, or whose new given name is one edit from a filer's there (`_near_misleads`).
+    # changed, or whose changed name is one edit from a filer's there (`_near_misleads`).
     # The requests' index reads so; the filings' does not (yet), so their noise is unchanged.
     near: bool = False
 
@@ -405,9 +405,8 @@ class NameIndex:
         typo: the new name must read as no filer in the ZIP the row was filed from either
         ("MARIA" for the subject "YENI" with the ZIP mistyped, while a housemate MARIA files
         at the address), and a changed given or family name must not be one edit from a name
-        that reads as a filer's there
-        ("JUN" for "YONG", whose twin is "JUAN"; "JAUN" for "CRISTOBAL", whose twin is "JUAN
-        LUIS"; 20M people, seed 29).
+        that reads as a filer's there ("JUN" for "YONG", whose twin is "JUAN"; "JAUN" for
+        "CRISTOBAL", whose twin is "JUAN LUIS"; 20M people, seed 29).
 
         `had` holds the keys of what the row read as before its errors, in its own ZIP."""
         zips = [after.get("zip")]
